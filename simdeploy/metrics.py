@@ -1,0 +1,32 @@
+"""The summary fields of a run: names, units and meaning (DESIGN §3). Pure.
+
+These names are the contract of ``Result.summary``, ``simdeploy run --json`` and the
+``expect:`` block of a scenario; docs and tables read their descriptions from here.
+"""
+
+from __future__ import annotations
+
+#: name -> (unit, meaning)
+SUMMARY: dict[str, tuple[str, str]] = {
+    "downtime_s": ("s", "time with no ready endpoint able to serve users (continuous)"),
+    "degraded_s": ("s", "length of buckets whose user-facing error ratio exceeds the SLO"),
+    "requests": ("", "user requests that arrived"),
+    "errors": ("", "user requests that ended in an error"),
+    "error_rate": ("", "errors / requests with an outcome"),
+    "errors_by_cause": ("", "errors per cause (no_endpoint, connection_refused, ...)"),
+    "users_affected": ("", "distinct users who received at least one error"),
+    "rollout_duration_s": ("s", "deploy action to the rollout's end (complete or rolled back)"),
+    "time_to_detect_s": ("s", "first request served by the new version to the rollback trigger"),
+    "rollback_time_s": (
+        "s",
+        "rollback trigger to all user traffic on the stable version at full ready capacity",
+    ),
+    "peak_pods": ("", "most pods in existence at once, terminating ones included"),
+    "pod_seconds": ("pod·s", "pod-seconds over the whole run"),
+    "extra_cost": ("", "pod-seconds over the rollout window / steady-state pod-seconds - 1"),
+    "outcome": ("", "completed, rolled_back, stuck, running, or none (no deploy in the plan)"),
+    "in_flight": ("", "requests still queued or in service when the run ended"),
+}
+
+SUMMARY_FIELDS: tuple[str, ...] = tuple(SUMMARY)
+OUTCOMES_OF_ROLLOUT: tuple[str, ...] = ("completed", "rolled_back", "stuck", "running", "none")

@@ -1,0 +1,356 @@
+"""Matplotlib figures of a run and of a comparison.
+
+Figures are built with :class:`matplotlib.figure.Figure` directly, never through
+``pyplot``: nothing is registered in pyplot's global figure list, nothing is shown, and
+the module works under any backend (Agg included). Each function returns the figure;
+the caller displays it (a notebook does so by itself) or writes it with :func:`save`.
+
+Timeline columns are per bucket (``result.timeline``): counts are divided by the bucket
+length to give rates (req/s); pod and endpoint columns are instantaneous samples taken
+at the start of each bucket, so they are drawn as steps.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+
+from simdeploy.experiment import Comparison, aggregate
+from simdeploy.result import Result
+
+#: Control-plane events marked on timelines, with their line style.
+MARKED_EVENTS: dict[str, dict[str, Any]] = {
+    "DeploymentStarted": {"color": "tab:blue", "linestyle": "--"},
+    "NewReplicaSetAvailable": {"color": "tab:green", "linestyle": "--"},
+    "RollbackRequested": {"color": "tab:red", "linestyle": "-."},
+    "RolloutUndo": {"color": "tab:purple", "linestyle": "-."},
+    "ProgressDeadlineExceeded": {"color": "tab:brown", "linestyle": ":"},
+}
+
+#: Summary fields drawn by :func:`comparison_figure` unless told otherwise.
+DEFAULT_METRICS: tuple[str, ...] = (
+    "downtime_s",
+    "errors",
+    "users_affected",
+    "rollback_time_s",
+    "extra_cost",
+)
+
+#: Axis labels (with units) of the summary fields.
+METRIC_LABELS: dict[str, str] = {
+    "downtime_s": "downtime (s)",
+    "degraded_s": "degraded (s)",
+    "requests": "requests",
+    "errors": "errors (requests)",
+    "error_rate": "error rate (fraction)",
+    "users_affected": "users affected",
+    "rollout_duration_s": "rollout duration (s)",
+    "time_to_detect_s": "time to detect (s)",
+    "rollback_time_s": "rollback time (s)",
+    "peak_pods": "peak pods",
+    "pod_seconds": "pod-seconds (pod·s)",
+    "extra_cost": "extra cost (× steady state)",
+}
+
+_CAUSE_COLORS: dict[str, str] = {
+    "no_endpoint": "#d62728",
+    "connection_refused": "#ff7f0e",
+    "killed_in_flight": "#8c564b",
+    "timeout": "#e377c2",
+    "app_error": "#bcbd22",
+    "schema_error": "#9467bd",
+    "data_incompatible": "#7f7f7f",
+}
+_VERSION_COLORS = ("#1f77b4", "#2ca02c", "#17becf", "#9467bd", "#8c564b", "#e377c2")
+_VARIANT_COLORS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b",
+                   "#e377c2", "#7f7f7f", "#bcbd22", "#17becf")
+
+
+# --- timeline ---------------------------------------------------------------------------
+
+
+def versions_of(timeline: pd.DataFrame) -> list[str]:
+    """Version names present in a timeline, in column order (from ``pods_<v>``)."""
+    return [c.removeprefix("pods_") for c in timeline.columns if c.startswith("pods_")]
+
+
+def causes_of(timeline: pd.DataFrame) -> list[str]:
+    """Error causes with a column in the timeline, in the recorder's order."""
+    skip = {f"errors_{v}" for v in versions_of(timeline)}
+    skip |= {f"errors_{v}" for v in _request_versions(timeline)}
+    return [
+        c.removeprefix("errors_")
+        for c in timeline.columns
+        if c.startswith("errors_") and c not in skip
+    ]
+
+
+def _request_versions(timeline: pd.DataFrame) -> list[str]:
+    return [c.removeprefix("requests_") for c in timeline.columns if c.startswith("requests_")]
+
+
+def bucket_seconds(timeline: pd.DataFrame) -> float:
+    """The bucket length (s) of a timeline: the spacing of ``t`` (1.0 if it has one row)."""
+    t = timeline["t"].to_numpy(dtype=float)
+    return float(t[1] - t[0]) if len(t) > 1 else 1.0
+
+
+def _step_x(timeline: pd.DataFrame) -> np.ndarray:
+    """Bucket edges: each row's start plus the end of the last bucket (for step plots)."""
+    t = timeline["t"].to_numpy(dtype=float)
+    return np.append(t, t[-1] + bucket_seconds(timeline)) if len(t) else t
+
+
+def _col(timeline: pd.DataFrame, name: str) -> np.ndarray:
+    """A column as floats (zeros when missing; missing samples carried forward)."""
+    if name not in timeline:
+        return np.zeros(len(timeline))
+    return timeline[name].ffill().fillna(0.0).to_numpy(dtype=float)
+
+
+def _stack_steps(
+    ax: Axes, x: np.ndarray, layers: Sequence[tuple[str, np.ndarray, dict[str, Any]]]
+) -> None:
+    """Stacked step areas: each layer ``(label, values per bucket, fill kwargs)``."""
+    base = np.zeros(len(x))
+    for label, values, style in layers:
+        top = base + np.append(values, values[-1] if len(values) else 0.0)
+        ax.fill_between(x, base, top, step="post", label=label, linewidth=0, **style)
+        base = top
+
+
+def _requests_panel(ax: Axes, tl: pd.DataFrame, x: np.ndarray, colors: dict[str, str]) -> None:
+    per_s = 1.0 / bucket_seconds(tl)
+    layers: list[tuple[str, np.ndarray, dict[str, Any]]] = []
+    for v in _request_versions(tl):
+        ok = (_col(tl, f"requests_{v}") - _col(tl, f"errors_{v}")) * per_s
+        if ok.any():
+            layers.append((f"ok {v}", ok, {"color": colors.get(v, "tab:gray"), "alpha": 0.6}))
+    for cause in causes_of(tl):
+        errs = _col(tl, f"errors_{cause}") * per_s
+        if errs.any():
+            color = _CAUSE_COLORS.get(cause, "black")
+            layers.append((f"error: {cause}", errs, {"color": color, "alpha": 0.85}))
+    _stack_steps(ax, x, layers)
+    ax.set_ylabel("requests (req/s)")
+    ax.set_title("Requests by outcome: served by version, errors by cause", loc="left",
+                 fontsize="medium")
+    ax.set_ylim(bottom=0)
+    if layers:
+        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small")
+
+
+def _pods_panel(ax: Axes, tl: pd.DataFrame, x: np.ndarray, colors: dict[str, str]) -> None:
+    layers: list[tuple[str, np.ndarray, dict[str, Any]]] = []
+    for v in versions_of(tl):
+        pods, ready = _col(tl, f"pods_{v}"), _col(tl, f"ready_{v}")
+        term = _col(tl, f"terminating_{v}")
+        color = colors.get(v, "tab:gray")
+        states = (
+            ("ready", ready, {"alpha": 0.75}),
+            ("not ready", np.maximum(pods - ready - term, 0.0), {"alpha": 0.35}),
+            ("terminating", term, {"alpha": 0.2, "hatch": "///", "edgecolor": color}),
+        )
+        for state, values, style in states:
+            if values.any():
+                layers.append((f"{v} {state}", values, {"facecolor": color, **style}))
+    _stack_steps(ax, x, layers)
+    if "serving_endpoints" in tl:
+        serving = _col(tl, "serving_endpoints")
+        ax.step(x, np.append(serving, serving[-1] if len(serving) else 0.0), where="post",
+                color="black", linewidth=1.4, label="serving endpoints")
+    ax.set_ylabel("pods")
+    ax.set_title("Pods by version and state; endpoints that can serve", loc="left",
+                  fontsize="medium")
+    ax.set_ylim(bottom=0)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small")
+
+
+def _latency_panel(ax: Axes, tl: pd.DataFrame) -> None:
+    t = tl["t"].to_numpy(dtype=float) + bucket_seconds(tl) / 2
+    styles = (("p50_s", "p50", "-"), ("p95_s", "p95", "--"), ("p99_s", "p99", ":"))
+    drawn = False
+    for col, label, ls in styles:
+        if col in tl and tl[col].notna().any():
+            ax.plot(t, tl[col].to_numpy(dtype=float), linestyle=ls, color="tab:gray"
+                    if label == "p95" else "black", linewidth=1.2, label=label)
+            drawn = True
+    if drawn:
+        ax.set_yscale("log")
+        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small")
+    ax.set_ylabel("latency (s)")
+    ax.set_title("Latency percentiles of completed requests (errors included)", loc="left",
+                 fontsize="medium")
+
+
+def mark_events(
+    axes: Iterable[Axes], events: pd.DataFrame, *, label_axis: Axes | None = None
+) -> list[str]:
+    """Draw a vertical line on every axis for each marked control-plane event.
+
+    Only the reasons of :data:`MARKED_EVENTS` are drawn; each line gets the gid
+    ``event:<reason>`` so tests and callers can find them. With ``label_axis`` the reason
+    is written at the top of that axis. Returns the reasons drawn, in time order.
+    """
+    if events is None or events.empty:
+        return []
+    marked = events[events["reason"].isin(list(MARKED_EVENTS))].sort_values("t")
+    axes = list(axes)
+    for row in marked.itertuples(index=False):
+        style = MARKED_EVENTS[row.reason]
+        for ax in axes:
+            line = ax.axvline(float(row.t), linewidth=1.0, alpha=0.8, **style)
+            line.set_gid(f"event:{row.reason}")
+        if label_axis is not None:
+            label_axis.text(float(row.t), 1.0, f" {row.reason}", rotation=90, va="top",
+                            ha="right", fontsize="x-small", color=style["color"],
+                            transform=label_axis.get_xaxis_transform(), clip_on=False)
+    return [str(r) for r in marked["reason"]]
+
+
+def timeline_figure(result: Result, *, title: str | None = None) -> Figure:
+    """Three stacked panels over simulated time (shared x axis, seconds).
+
+    1. Requests per second: served requests by version and errors by cause, stacked
+       (the top of the stack is the completed requests per second).
+    2. Pods by version and state (ready / not ready / terminating, stacked) and the
+       endpoints that can serve users (black line).
+    3. Latency p50 / p95 / p99 (log scale) of the requests completed in each bucket.
+
+    Control-plane events of :data:`MARKED_EVENTS` present in ``result.events`` are drawn
+    as vertical lines on every panel and labelled on the top one.
+    """
+    tl = result.timeline
+    fig = Figure(figsize=(11, 9), layout="constrained")
+    ax_req, ax_pods, ax_lat = fig.subplots(3, 1, sharex=True)
+    names = list(dict.fromkeys([*_request_versions(tl), *versions_of(tl)]))
+    colors = {v: _VERSION_COLORS[i % len(_VERSION_COLORS)] for i, v in enumerate(names)}
+    x = _step_x(tl)
+    if len(tl):
+        _requests_panel(ax_req, tl, x, colors)
+        _pods_panel(ax_pods, tl, x, colors)
+        _latency_panel(ax_lat, tl)
+        ax_lat.set_xlim(float(x[0]), float(x[-1]))
+    ax_lat.set_xlabel("simulated time (s)")
+    mark_events((ax_req, ax_pods, ax_lat), result.events, label_axis=ax_req)
+    fig.suptitle(title or f"{result.name} (seed {result.seed})")
+    return fig
+
+
+# --- comparison -------------------------------------------------------------------------
+
+
+def _runs_of(results: Mapping[str, Result] | Comparison) -> dict[str, list[Result]]:
+    if isinstance(results, Comparison):
+        return {name: list(runs) for name, runs in results.runs.items() if runs}
+    return {name: [r] for name, r in results.items()}
+
+
+def metric_value(record: Mapping[str, Any], metric: str) -> float | None:
+    """A summary field of a record (``errors_by_cause.<cause>`` or ``errors_<cause>`` too).
+
+    None when the field is undefined for the run (e.g. ``rollback_time_s`` without a
+    rollback). Raises KeyError for a name that is no field at all.
+    """
+    if metric in record:
+        value = record[metric]
+    else:
+        cause = metric.removeprefix("errors_by_cause.").removeprefix("errors_")
+        by_cause = record.get("errors_by_cause") or {}
+        if cause not in by_cause:
+            raise KeyError(f"unknown summary field {metric!r}")
+        value = by_cause[cause]
+    return None if value is None else float(value)
+
+
+def _bars(ax: Axes, names: list[str], agg: list[dict[str, Any]], metric: str) -> None:
+    """One bar per variant (mean over seeds) with 95% CI whiskers where defined."""
+    xs = np.arange(len(names))
+    for i, rec in enumerate(agg):
+        color = _VARIANT_COLORS[i % len(_VARIANT_COLORS)]
+        value = metric_value(rec, metric)
+        if value is None or math.isnan(value):
+            ax.text(i, 0, "n/a", ha="center", va="bottom", fontsize="small", color="gray")
+            continue
+        ax.bar(i, value, color=color, alpha=0.8)
+        ci = rec.get(f"{metric}_ci95")
+        if ci is not None and None not in ci:
+            low, high = float(ci[0]), float(ci[1])
+            ax.errorbar(i, value, yerr=[[max(value - low, 0.0)], [max(high - value, 0.0)]],
+                        color="black", capsize=4, linewidth=1.0)
+    ax.set_xticks(xs, names, rotation=30, ha="right", fontsize="small")
+    ax.set_title(METRIC_LABELS.get(metric, metric), fontsize="medium")
+    ax.set_ylim(bottom=0)
+    ax.margins(y=0.1)
+
+
+def comparison_figure(
+    results: Mapping[str, Result] | Comparison,
+    *,
+    metrics: Sequence[str] = DEFAULT_METRICS,
+    max_cols: int = 4,
+) -> Figure:
+    """Variants side by side: error ratio over time, then summary fields as bars.
+
+    Top: one panel per variant (shared axes, wrapped after ``max_cols``) with the
+    user-facing error ratio (%) per bucket and the variant's marked events. Bottom: one
+    bar chart per field of ``metrics`` (one bar per variant). ``results`` is either a
+    mapping name → Result or a :class:`~simdeploy.experiment.Comparison`; with several
+    seeds the panels show the first seed's run and the bars the mean over seeds with 95%
+    confidence-interval whiskers. A field undefined for a variant is marked "n/a".
+    """
+    runs = _runs_of(results)
+    names = list(runs)
+    n = max(1, len(names))
+    ncols = min(n, max(1, max_cols))
+    nrows = math.ceil(n / ncols)
+    fig = Figure(figsize=(max(10.0, 3.0 * ncols), 3.0 * nrows + 3.8), layout="constrained")
+    top, bottom = fig.subfigures(2, 1, height_ratios=[2.6 * nrows, 3.4])
+    grid = np.atleast_1d(top.subplots(nrows, ncols, sharex=True, sharey=True, squeeze=False))
+    panels = list(grid.ravel())
+    for ax in panels[len(names):]:
+        ax.remove()
+    for i, (name, ax) in enumerate(zip(names, panels, strict=False)):
+        first = runs[name][0]
+        tl = first.timeline
+        ratio = _col(tl, "error_ratio") * 100.0
+        x = _step_x(tl)
+        color = _VARIANT_COLORS[i % len(_VARIANT_COLORS)]
+        y = np.append(ratio, ratio[-1] if len(ratio) else 0.0)
+        ax.fill_between(x, 0, y, step="post", color=color, alpha=0.35, linewidth=0)
+        ax.step(x, y, where="post", color=color, linewidth=1.0)
+        mark_events([ax], first.events)
+        seeds = "" if len(runs[name]) == 1 else f" (seed {first.seed} of {len(runs[name])})"
+        ax.set_title(f"{name}{seeds}", fontsize="medium")
+        ax.set_ylim(bottom=0)
+        if i % ncols == 0:
+            ax.set_ylabel("error ratio (%)")
+        if i >= len(names) - ncols:
+            ax.set_xlabel("simulated time (s)")
+    top.suptitle("User-facing error ratio per bucket", fontsize="medium")
+    agg = [aggregate(name, runs[name]) for name in names]
+    bars = np.atleast_1d(bottom.subplots(1, max(1, len(metrics)), squeeze=False)).ravel()
+    for ax, metric in zip(bars, metrics, strict=False):
+        _bars(ax, names, agg, metric)
+    several = any(len(r) > 1 for r in runs.values())
+    bottom.suptitle("Summary: mean over seeds, 95% CI" if several else "Summary",
+                    fontsize="medium")
+    return fig
+
+
+# --- output -----------------------------------------------------------------------------
+
+
+def save(fig: Figure, path: str | Path, *, dpi: int = 120) -> Path:
+    """Write ``fig`` to ``path`` (format from the suffix), creating parent directories."""
+    out = Path(path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, dpi=dpi)
+    return out

@@ -1,0 +1,126 @@
+"""Counters per time bucket, the control-plane event log, and the outcome names.
+
+Memory stays flat in the number of requests: the data plane increments integer
+counters indexed by (bucket, version, outcome) and a log-scaled latency histogram per
+(bucket, version); no request is kept once it has an outcome. The only per-user state
+is the set of users who saw an error (bounded by the user population).
+
+No SimPy here: the world calls ``count``; ``result.py`` turns the arrays into tables.
+"""
+
+from __future__ import annotations
+
+import math
+from array import array
+from dataclasses import dataclass, field
+
+OK = "ok"
+NO_ENDPOINT = "no_endpoint"
+CONNECTION_REFUSED = "connection_refused"
+KILLED_IN_FLIGHT = "killed_in_flight"
+TIMEOUT = "timeout"
+APP_ERROR = "app_error"
+SCHEMA_ERROR = "schema_error"
+DATA_INCOMPATIBLE = "data_incompatible"
+
+#: Outcome names by index; index 0 is success, the rest are error causes.
+OUTCOMES: tuple[str, ...] = (
+    OK,
+    NO_ENDPOINT,
+    CONNECTION_REFUSED,
+    KILLED_IN_FLIGHT,
+    TIMEOUT,
+    APP_ERROR,
+    SCHEMA_ERROR,
+    DATA_INCOMPATIBLE,
+)
+ERROR_CAUSES: tuple[str, ...] = OUTCOMES[1:]
+I_OK, I_NO_ENDPOINT, I_REFUSED, I_KILLED, I_TIMEOUT, I_APP_ERROR = range(6)
+
+# Latency histogram: 10 bins per decade from 0.1 ms to 1000 s (70 bins), so a
+# percentile read back from it is within a factor 10**0.1 ≈ 1.26 of the truth;
+# the bin's upper edge is reported (a conservative estimate, like Prometheus).
+LAT_MIN_S = 1e-4
+LAT_BINS_PER_DECADE = 10
+LAT_BINS = 70
+
+
+def latency_bin(latency_s: float) -> int:
+    """Histogram bin of a latency: 1 ms → 10, 50 ms → 26, 1 s → 40."""
+    if latency_s <= LAT_MIN_S:
+        return 0
+    b = int(math.log10(latency_s / LAT_MIN_S) * LAT_BINS_PER_DECADE)
+    return b if b < LAT_BINS else LAT_BINS - 1
+
+
+def latency_bin_upper_s(b: int) -> float:
+    """Upper edge (seconds) of histogram bin ``b``."""
+    return LAT_MIN_S * 10 ** ((b + 1) / LAT_BINS_PER_DECADE)
+
+
+@dataclass
+class Event:
+    """One control-plane event, like a Kubernetes event: when, why, on what."""
+
+    t: float
+    reason: str
+    object: str
+    version: str = ""
+    message: str = ""
+
+
+@dataclass
+class Recorder:
+    """Per-bucket counters of the data plane, plus the control plane's event log.
+
+    ``versions`` fixes the column order; index ``len(versions)`` stands for "no pod"
+    (a request that failed before reaching any version, e.g. ``no_endpoint``).
+    """
+
+    versions: tuple[str, ...]
+    duration_s: float
+    bucket_s: float
+    events: list[Event] = field(default_factory=list)
+    samples: list[dict[str, float]] = field(default_factory=list)
+    users_with_error: set[int] = field(default_factory=set)
+    first_served_at: dict[str, float] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.n_buckets = max(1, math.ceil(self.duration_s / self.bucket_s))
+        self.n_cols = len(self.versions) + 1
+        size = self.n_buckets * self.n_cols
+        self.counts = [array("q", bytes(8 * size)) for _ in OUTCOMES]
+        self.latency = array("q", bytes(8 * size * LAT_BINS))
+        self.arrivals = array("q", bytes(8 * self.n_buckets))
+        self.version_index = {v: i for i, v in enumerate(self.versions)}
+
+    def bucket(self, t: float) -> int:
+        b = int(t / self.bucket_s)
+        return b if b < self.n_buckets else self.n_buckets - 1
+
+    def arrival(self, t: float) -> int:
+        """Count an arrival at ``t``; return its bucket (outcomes are filed under it)."""
+        b = self.bucket(t)
+        self.arrivals[b] += 1
+        return b
+
+    def count(self, b: int, v: int, outcome: int, latency_s: float, user: int) -> None:
+        """File one outcome under arrival bucket ``b`` and version column ``v``."""
+        cell = b * self.n_cols + v
+        self.counts[outcome][cell] += 1
+        self.latency[cell * LAT_BINS + latency_bin(latency_s)] += 1
+        if outcome:
+            self.users_with_error.add(user)
+
+    def event(self, t: float, reason: str, obj: str, version: str = "", message: str = "") -> None:
+        self.events.append(Event(t, reason, obj, version, message))
+
+    def window_error_ratio(self, t_from: float, t_to: float) -> tuple[int, int]:
+        """(errors, completed) over buckets fully inside [t_from, t_to), all versions."""
+        b0 = max(0, math.ceil(t_from / self.bucket_s))
+        b1 = min(self.n_buckets, int(t_to / self.bucket_s))
+        n = self.n_cols
+        lo, hi = b0 * n, b1 * n
+        ok = sum(self.counts[0][lo:hi])
+        err = sum(sum(c[lo:hi]) for c in self.counts[1:])
+        return err, ok + err

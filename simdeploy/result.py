@@ -1,0 +1,179 @@
+"""Result of a run: the summary record, the timeline, the events, the deployment status.
+
+Everything here is computed after the run from the records (recorder counters, the
+pod-count step function, the rollout record); nothing here runs during the simulation.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from simdeploy import recorder as rec
+from simdeploy.metrics import SUMMARY_FIELDS
+
+if TYPE_CHECKING:
+    from simdeploy.simulation import World
+
+
+@dataclass
+class Result:
+    """One run. ``record`` is the flat summary (JSON-ready); ``summary`` the same as a Series.
+
+    ``timeline``: one row per bucket (requests, errors by cause and version, latency
+    percentiles, pods by version and state, endpoints). ``events``: control-plane events
+    with a reason, like Kubernetes events. ``status``: deployment status after each
+    controller sync that changed it (spec total, replicas, updated, ready, available, pods).
+    """
+
+    name: str
+    seed: int
+    record: dict[str, Any]
+    timeline: pd.DataFrame
+    events: pd.DataFrame
+    status: pd.DataFrame
+
+    @property
+    def summary(self) -> pd.Series:
+        flat = {k: v for k, v in self.record.items() if k != "errors_by_cause"}
+        for cause, n in self.record["errors_by_cause"].items():
+            flat[f"errors_{cause}"] = n
+        return pd.Series(flat, name=self.name)
+
+
+def step_integral(log: list[tuple[float, int]], t0: float, t1: float) -> float:
+    """∫ n(t) dt over [t0, t1] of the step function given by (time, value) changes.
+
+    Example: [(0, 3), (10, 4), (20, 3)] over [5, 25] → 3·5 + 4·10 + 3·5 = 70.
+    """
+    if t1 <= t0:
+        return 0.0
+    total = 0.0
+    for i, (t, n) in enumerate(log):
+        t_next = log[i + 1][0] if i + 1 < len(log) else math.inf
+        lo, hi = max(t, t0), min(t_next, t1)
+        if hi > lo:
+            total += n * (hi - lo)
+    return total
+
+
+def _percentiles(hist: np.ndarray, qs: tuple[float, ...]) -> np.ndarray:
+    """Per-row percentile estimates (bin upper edges, s) from histogram rows; NaN if empty."""
+    cum = np.cumsum(hist, axis=1)
+    total = cum[:, -1:]
+    edges = np.array([rec.latency_bin_upper_s(b) for b in range(hist.shape[1])])
+    out = np.full((hist.shape[0], len(qs)), np.nan)
+    has = total[:, 0] > 0
+    for j, q in enumerate(qs):
+        idx = (cum < q * total).sum(axis=1)
+        out[has, j] = edges[np.minimum(idx[has], hist.shape[1] - 1)]
+    return out
+
+
+def _timeline(world: World) -> pd.DataFrame:
+    r = world.recorder
+    nb, nc = r.n_buckets, r.n_cols
+    counts = np.array([np.frombuffer(c, dtype=np.int64) for c in r.counts]).reshape(
+        len(rec.OUTCOMES), nb, nc
+    )
+    df = pd.DataFrame({"t": np.arange(nb) * r.bucket_s})
+    df["requests"] = np.frombuffer(r.arrivals, dtype=np.int64)
+    df["ok"] = counts[0].sum(axis=1)
+    errs = counts[1:].sum(axis=0)  # (nb, nc)
+    df["errors"] = errs.sum(axis=1)
+    done = df["ok"] + df["errors"]
+    df["error_ratio"] = np.where(done > 0, df["errors"] / done.where(done > 0, 1), 0.0)
+    for i, cause in enumerate(rec.ERROR_CAUSES, start=1):
+        df[f"errors_{cause}"] = counts[i].sum(axis=1)
+    for j, v in enumerate(r.versions):
+        df[f"requests_{v}"] = counts[:, :, j].sum(axis=0)
+        df[f"errors_{v}"] = errs[:, j]
+    hist = np.frombuffer(r.latency, dtype=np.int64).reshape(nb, nc, rec.LAT_BINS).sum(axis=1)
+    pct = _percentiles(hist, (0.5, 0.95, 0.99))
+    df["p50_s"], df["p95_s"], df["p99_s"] = pct[:, 0], pct[:, 1], pct[:, 2]
+    if r.samples:
+        samples = pd.DataFrame(r.samples)
+        samples["bucket"] = (samples["t"] / r.bucket_s).round().astype(int)
+        samples = samples.drop(columns="t").drop_duplicates("bucket", keep="last")
+        df = df.merge(samples, left_index=True, right_on="bucket", how="left")
+        df = df.drop(columns="bucket").reset_index(drop=True)
+    return df
+
+
+def build_result(world: World, seed: int) -> Result:
+    """Assemble the :class:`Result` of a finished run (see ``metrics.SUMMARY``)."""
+    sc = world.scenario
+    r = world.recorder
+    duration = sc.simulation.duration
+    timeline = _timeline(world)
+    by_cause = {c: int(timeline[f"errors_{c}"].sum()) for c in rec.ERROR_CAUSES}
+    errors = sum(by_cause.values())
+    ok = int(timeline["ok"].sum())
+    lengths = np.minimum(r.bucket_s, np.maximum(0.0, duration - timeline["t"].to_numpy()))
+    degraded = float(lengths[(timeline["error_ratio"] > sc.slo.error_rate).to_numpy()].sum())
+
+    ro = world.rollout
+    replicas = sc.service.replicas
+    outcome, rollout_s, detect_s, rollback_s = "none", None, None, None
+    extra_cost = 0.0
+    if ro is not None:
+        outcome = ro.outcome
+        if outcome == "running" and world.deployment.timed_out:
+            outcome = "stuck"
+        if ro.ended_at is not None:
+            rollout_s = ro.ended_at - ro.started_at
+        if ro.rollback is not None:
+            # None when the trigger came before the new version served anything (e.g.
+            # Recreate's own downtime set off the alert): there was nothing to detect.
+            first = r.first_served_at.get(ro.version)
+            if first is not None and first <= ro.rollback.at:
+                detect_s = ro.rollback.at - first
+            if ro.rollback_done_at is not None:
+                rollback_s = ro.rollback_done_at - ro.rollback.at
+        end = ro.ended_at if ro.ended_at is not None else duration
+        steady = replicas * (end - ro.started_at)
+        if steady > 0:
+            used = step_integral(world.cluster.pod_count_log, ro.started_at, end)
+            extra_cost = used / steady - 1.0
+
+    in_flight = world.data_plane.in_flight(world.cluster.pods())
+    record: dict[str, Any] = {
+        "downtime_s": world.balancer.downtime_s,
+        "degraded_s": degraded,
+        "requests": int(timeline["requests"].sum()),
+        "errors": errors,
+        "error_rate": errors / (ok + errors) if ok + errors else 0.0,
+        "errors_by_cause": by_cause,
+        "users_affected": len(r.users_with_error),
+        "rollout_duration_s": rollout_s,
+        "time_to_detect_s": detect_s,
+        "rollback_time_s": rollback_s,
+        "peak_pods": max(n for _, n in world.cluster.pod_count_log),
+        "pod_seconds": step_integral(world.cluster.pod_count_log, 0.0, duration),
+        "extra_cost": extra_cost,
+        "outcome": outcome,
+        "in_flight": in_flight,
+    }
+    assert tuple(record) == SUMMARY_FIELDS, "metrics.SUMMARY and the record disagree"
+    events = pd.DataFrame(
+        [(e.t, e.reason, e.object, e.version, e.message) for e in r.events],
+        columns=["t", "reason", "object", "version", "message"],
+    )
+    status = pd.DataFrame(
+        [vars(s) for s in world.deployment.status_log],
+        columns=[
+            "t",
+            "spec_total",
+            "replicas",
+            "updated",
+            "ready",
+            "available",
+            "pods",
+            "template",
+        ],
+    )
+    return Result(sc.name, seed, record, timeline, events, status)

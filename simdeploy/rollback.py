@@ -1,0 +1,170 @@
+"""Rollouts, rollback causes and the triggers that raise them (control plane).
+
+A deploy action starts a :class:`Rollout`. Rollback is an interrupt carrying a cause,
+:class:`RollbackRequested` (reason and time ``at``), raised by whatever detected the
+problem: a scheduled manual action, the SLO alert (a team without automated analysis),
+or the progress deadline. ``rollback_time_s`` is measured from the cause's ``at`` to
+the moment all user traffic is served by the stable version at full ready capacity.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import simpy
+
+if TYPE_CHECKING:
+    from simdeploy.balancer import Balancer
+    from simdeploy.deployment import Deployment
+    from simdeploy.recorder import Recorder
+    from simdeploy.scenario import SloAlert, Strategy
+
+MANUAL = "Manual"
+SLO_ALERT = "SLOAlert"
+PROGRESS_DEADLINE = "ProgressDeadlineExceeded"
+
+
+@dataclass(frozen=True)
+class RollbackRequested:
+    """Why and when a rollback was asked for (``at`` in simulated seconds)."""
+
+    reason: str
+    at: float
+    message: str = ""
+
+
+@dataclass(eq=False)
+class Rollout:
+    """One deploy action from start to end: what replaced what, and how it ended."""
+
+    version: str
+    stable: str
+    strategy: Strategy
+    started_at: float
+    ended_at: float | None = None
+    outcome: str = "running"
+    rollback: RollbackRequested | None = None
+    rollback_done_at: float | None = None
+    process: simpy.Process | None = None
+    rollback_on_deadline: bool = False
+
+
+def k8s_rollout(
+    env: simpy.Environment, dep: Deployment, ro: Rollout, recorder: Recorder
+) -> Generator[simpy.Event, Any, None]:
+    """Drive a Recreate / RollingUpdate deploy; on interrupt, ``kubectl rollout undo``.
+
+    Undo is a template change back to the stable version: the controller finds the old
+    replica set, makes it the new one (next revision) and rolls to it with the same
+    strategy, scaling the bad replica set down as an old one.
+    """
+    try:
+        dep.set_template(ro.version, ro.strategy)
+        recorder.event(env.now, "DeploymentStarted", "deployment", ro.version, ro.strategy.label)
+        if ro.rollback_on_deadline:
+            dep.until_timed_out().callbacks.append(
+                lambda _e: request_rollback(
+                    env,
+                    ro,
+                    RollbackRequested(
+                        PROGRESS_DEADLINE, env.now, "progressDeadlineSeconds exceeded"
+                    ),
+                    recorder,
+                )
+            )
+        yield dep.until_complete()
+        ro.ended_at, ro.outcome = env.now, "completed"
+        yield env.event()  # stays undoable: a later manual rollback still applies
+    except simpy.Interrupt as intr:
+        cause: RollbackRequested = intr.cause
+        recorder.event(
+            env.now, "RolloutUndo", "deployment", ro.stable, f"rollout undo ({cause.reason})"
+        )
+        dep.set_template(ro.stable)
+        yield dep.until_complete()
+        ro.ended_at, ro.outcome = env.now, "rolled_back"
+
+
+def request_rollback(
+    env: simpy.Environment,
+    ro: Rollout | None,
+    cause: RollbackRequested,
+    recorder: Recorder,
+    delay_s: float = 0.0,
+) -> bool:
+    """Record ``cause`` on the rollout and interrupt it ``delay_s`` later.
+
+    Only the first cause counts; a rollout that has nothing to undo ignores it.
+    Returns whether the request was taken.
+    """
+    if ro is None or ro.rollback is not None or ro.process is None:
+        return False
+    ro.rollback = cause
+    recorder.event(
+        cause.at,
+        "RollbackRequested",
+        "deployment",
+        ro.version,
+        f"{cause.reason}: {cause.message}".rstrip(": "),
+    )
+    proc = ro.process
+
+    def _interrupt(_e: simpy.Event | None = None) -> None:
+        if proc.is_alive:
+            proc.interrupt(cause)
+
+    if delay_s > 0:
+        env.timeout(delay_s).callbacks.append(_interrupt)
+    else:
+        _interrupt()
+    return True
+
+
+def watch_rollback_done(ro: Rollout, balancer: Balancer, replicas: int) -> None:
+    """Stamp ``ro.rollback_done_at`` when users are all back on stable at full capacity.
+
+    "All back" means every listed endpoint is a stable pod, and at least ``replicas``
+    of them can serve. Checked on every balancer change after the trigger.
+    """
+
+    def check() -> None:
+        if ro.rollback is None or ro.rollback_done_at is not None:
+            return
+        eps = balancer.endpoints
+        if any(p.version != ro.stable for p in eps):
+            return
+        if sum(1 for p in eps if p.can_serve(balancer.env.now)) >= replicas:
+            ro.rollback_done_at = balancer.env.now
+
+    balancer.on_change.append(check)
+
+
+def slo_alert(
+    env: simpy.Environment,
+    spec: SloAlert,
+    recorder: Recorder,
+    current: Any,
+) -> Generator[simpy.Event, Any, None]:
+    """Evaluate the user-facing error ratio over the last ``window`` once per bucket.
+
+    ``current()`` returns the rollout to act on (or None). The alert considers only
+    requests since that rollout started, fires once, and asks for a rollback that a
+    human carries out ``reactionDelay`` later.
+    """
+    step = recorder.bucket_s
+    while True:
+        yield env.timeout(step)
+        ro: Rollout | None = current()
+        if ro is None or ro.rollback is not None:
+            continue
+        start = max(env.now - spec.window, ro.started_at)
+        errors, completed = recorder.window_error_ratio(start, env.now)
+        if completed >= spec.min_requests and errors / completed > spec.error_rate:
+            msg = (
+                f"error ratio {errors / completed:.1%} > {spec.error_rate:.1%} "
+                f"over {env.now - start:g}s"
+            )
+            cause = RollbackRequested(SLO_ALERT, env.now, msg)
+            request_rollback(env, ro, cause, recorder, spec.reaction_delay)

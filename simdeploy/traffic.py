@@ -1,0 +1,284 @@
+"""The request-level data plane: arrivals, users, queueing at pods, outcomes.
+
+A request is not a SimPy process. Arrivals are drawn in numpy batches (inter-arrival
+gaps, user ids, read/write) and each one is a single ``Timeout`` whose callback routes
+it; a request that gets a worker costs one more ``Timeout`` (its completion). Nothing
+per request outlives its outcome: outcomes go to the recorder's counters.
+
+The data plane only reads the balancer's routing table and the pods' states, and
+writes outcomes to the recorder; it never changes the control plane.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+import simpy
+from simpy.events import Timeout
+
+from simdeploy import recorder as rec
+from simdeploy.dists import BatchSampler, Distribution
+
+if TYPE_CHECKING:
+    from simdeploy.balancer import Balancer
+    from simdeploy.cluster import Pod
+    from simdeploy.scenario import Profile, Traffic, Version
+
+BATCH = 4096
+
+
+class Request:
+    """One user request while it waits or is served. ``alive`` False once it has an outcome."""
+
+    __slots__ = ("alive", "bucket", "t", "user", "write")
+
+    def __init__(self, t: float, bucket: int, user: int, write: bool) -> None:
+        self.t = t
+        self.bucket = bucket
+        self.user = user
+        self.write = write
+        self.alive = True
+
+
+@dataclass(eq=False)
+class VersionModel:
+    """A version's behaviour as the data plane and the pods need it."""
+
+    name: str
+    index: int
+    service: BatchSampler
+    uniform: BatchSampler
+    base_error_rate: float
+    bug_error_rate: float
+    bug_users: bytearray | None
+    bug_after_s: float
+    warmup_s: float
+    startup: Distribution | None
+    crash_on_start: bool
+    unhealthy_after_s: float | None
+    data_plane: DataPlane | None = None
+
+    @classmethod
+    def build(
+        cls, name: str, index: int, spec: Version, rng: np.random.Generator, users: int
+    ) -> VersionModel:
+        bug = spec.bug
+        bug_users = None
+        if bug is not None and bug.user_share < 1.0:
+            bug_users = bytearray((rng.random(users) < bug.user_share).astype(np.uint8).tobytes())
+        return cls(
+            name=name,
+            index=index,
+            service=BatchSampler(spec.service_time.build(), rng),
+            uniform=BatchSampler(_UNIT, rng),
+            base_error_rate=spec.error_rate,
+            bug_error_rate=bug.error_rate if bug else 0.0,
+            bug_users=bug_users,
+            bug_after_s=bug.after if bug else 0.0,
+            warmup_s=spec.warmup,
+            startup=spec.startup_delay.build() if spec.startup_delay else None,
+            crash_on_start=spec.crash_on_start,
+            unhealthy_after_s=spec.unhealthy_after,
+        )
+
+    def unhealthy_time(self, started: float) -> float:
+        return math.inf if self.unhealthy_after_s is None else started + self.unhealthy_after_s
+
+    def bug_time(self, started: float) -> float:
+        return math.inf if self.bug_error_rate <= 0 else started + self.bug_after_s
+
+    def kill_in_flight(self, pod: Pod) -> int:
+        """SIGKILL: every accepted request of ``pod`` fails with ``killed_in_flight``."""
+        assert self.data_plane is not None
+        return self.data_plane.kill(pod)
+
+
+class _UnitUniform:
+    mean = 0.5
+
+    def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        return rng.random(n)
+
+
+_UNIT = _UnitUniform()
+
+
+def rate_at(profile: Profile, t: float) -> float:
+    """Request rate (req/s) of ``profile`` at time ``t`` (s). Pure."""
+    if profile.type == "constant":
+        return profile.rate or 0.0
+    if profile.type == "steps":
+        rate = 0.0
+        for step in sorted(profile.steps or [], key=lambda s: s.at):
+            if step.at <= t:
+                rate = step.rate
+        return rate
+    mean = profile.mean or 0.0
+    return mean * (1 + profile.amplitude * math.sin(2 * math.pi * t / profile.period))
+
+
+def peak_rate(profile: Profile) -> float:
+    if profile.type == "constant":
+        return profile.rate or 0.0
+    if profile.type == "steps":
+        return max(s.rate for s in profile.steps or [])
+    return (profile.mean or 0.0) * (1 + profile.amplitude)
+
+
+def arrivals(
+    profile: Profile, spec: Traffic, rng: np.random.Generator
+) -> Iterator[tuple[float, int, bool]]:
+    """Endless (gap, user, write) triples of a Poisson process following ``profile``.
+
+    Non-constant rates use thinning: candidates at the peak rate, each kept with
+    probability rate(t) / peak. Gaps are in seconds from the previous kept arrival.
+    """
+    peak = peak_rate(profile)
+    if peak <= 0:
+        return
+    constant = profile.type == "constant"
+    if spec.user_distribution == "zipf":
+        ranks = np.arange(1, spec.users + 1, dtype=float)
+        cdf = np.cumsum(ranks**-spec.zipf_exponent)
+        cdf /= cdf[-1]
+    t = 0.0
+    pending = 0.0
+    while True:
+        gaps = rng.exponential(1.0 / peak, BATCH)
+        if spec.user_distribution == "zipf":
+            users = np.searchsorted(cdf, rng.random(BATCH), side="right")
+            users = np.minimum(users, spec.users - 1)
+        else:
+            users = rng.integers(0, spec.users, BATCH)
+        writes = rng.random(BATCH) < spec.write_ratio
+        keep = None if constant else rng.random(BATCH)
+        for i, (gap, user, write) in enumerate(
+            zip(gaps.tolist(), users.tolist(), writes.tolist(), strict=True)
+        ):
+            t += gap
+            pending += gap
+            if keep is not None and keep[i] * peak >= rate_at(profile, t):
+                continue
+            yield pending, user, write
+            pending = 0.0
+
+
+class DataPlane:
+    """Routes arrivals through the balancer to pods and files their outcomes."""
+
+    def __init__(
+        self,
+        env: simpy.Environment,
+        balancer: Balancer,
+        recorder: rec.Recorder,
+        traffic: Traffic,
+        rng: np.random.Generator,
+        end_s: float,
+    ) -> None:
+        self.env = env
+        self.balancer = balancer
+        self.recorder = recorder
+        self.timeout_s = traffic.timeout
+        self.end_s = end_s
+        self.no_pod = len(recorder.versions)
+        self._arrivals = arrivals(traffic.rate_profile, traffic, rng)
+        self._pending: Request | None = None
+
+    def start(self) -> None:
+        self._schedule_next()
+
+    def _schedule_next(self) -> None:
+        nxt = next(self._arrivals, None)
+        if nxt is None:
+            return
+        gap, user, write = nxt
+        if self.env.now + gap >= self.end_s:
+            return
+        ev = Timeout(self.env, gap, (user, write))
+        ev.callbacks.append(self._on_arrival)
+
+    def _on_arrival(self, ev: simpy.Event) -> None:
+        user, write = ev.value
+        now = self.env.now
+        recorder = self.recorder
+        b = recorder.arrival(now)
+        pod = self.balancer.route()
+        if pod is None:
+            recorder.count(b, self.no_pod, rec.I_NO_ENDPOINT, 0.0, user)
+        elif not pod.accepting:
+            recorder.count(b, pod.vidx, rec.I_REFUSED, 0.0, user)
+        else:
+            model = pod.model
+            if model.name not in recorder.first_served_at:
+                recorder.first_served_at[model.name] = now
+            if now < pod.warm_at or now >= pod.unhealthy_at:
+                # Not warmed up yet (or gone bad): the app answers with an error at once.
+                recorder.count(b, pod.vidx, rec.I_APP_ERROR, 0.0, user)
+            else:
+                req = Request(now, b, user, write)
+                if pod.busy < pod.concurrency:
+                    self._serve(pod, req)
+                else:
+                    pod.queue.append(req)
+        self._schedule_next()
+
+    def _serve(self, pod: Pod, req: Request) -> None:
+        pod.busy += 1
+        pod.in_flight.add(req)
+        ev = Timeout(self.env, pod.model.service.next(), (pod, req))
+        ev.callbacks.append(self._on_done)
+
+    def _on_done(self, ev: simpy.Event) -> None:
+        pod, req = ev.value
+        if not req.alive:  # killed in flight: already counted
+            return
+        now = self.env.now
+        req.alive = False
+        pod.busy -= 1
+        pod.in_flight.discard(req)
+        model = pod.model
+        latency = now - req.t
+        if latency > self.timeout_s:
+            outcome, latency = rec.I_TIMEOUT, self.timeout_s
+        else:
+            p_err = model.base_error_rate
+            if now >= pod.bug_from and (model.bug_users is None or model.bug_users[req.user]):
+                p_err += model.bug_error_rate
+            outcome = rec.I_APP_ERROR if p_err > 0 and model.uniform.next() < p_err else rec.I_OK
+        self.recorder.count(req.bucket, pod.vidx, outcome, latency, req.user)
+        self._next_from_queue(pod, now)
+
+    def _next_from_queue(self, pod: Pod, now: float) -> None:
+        queue = pod.queue
+        while queue and pod.busy < pod.concurrency:
+            req = queue.popleft()
+            if now - req.t >= self.timeout_s:
+                # The client gave up while it queued; the server finds a closed socket.
+                req.alive = False
+                self.recorder.count(req.bucket, pod.vidx, rec.I_TIMEOUT, self.timeout_s, req.user)
+                continue
+            self._serve(pod, req)
+        drained = pod.drained
+        if not pod.accepting and not pod.busy and not queue and drained and not drained.triggered:
+            drained.succeed()
+
+    def kill(self, pod: Pod) -> int:
+        """Fail every request accepted by ``pod`` with ``killed_in_flight``; return how many."""
+        killed = 0
+        now = self.env.now
+        for req in list(pod.in_flight) + list(pod.queue):
+            if req.alive:
+                req.alive = False
+                self.recorder.count(req.bucket, pod.vidx, rec.I_KILLED, now - req.t, req.user)
+                killed += 1
+        pod.in_flight.clear()
+        pod.queue.clear()
+        pod.busy = 0
+        return killed
+
+    def in_flight(self, pods: list[Pod]) -> int:
+        return sum(p.outstanding for p in pods)

@@ -1,0 +1,67 @@
+"""Shared helpers: small scenarios built in code, so each test states what it varies."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from simdeploy import Scenario
+
+ROOT = Path(__file__).resolve().parent.parent
+SCENARIOS = ROOT / "scenarios"
+
+
+def base_dict(**over: Any) -> dict[str, Any]:
+    """A small, fast scenario: 4 replicas, 100 req/s, v1 → v2 at 10 s, 90 s run."""
+    d: dict[str, Any] = {
+        "name": "small",
+        "service": {
+            "version": "v1",
+            "replicas": 4,
+            "strategy": {
+                "type": "RollingUpdate",
+                "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0},
+            },
+            "pod": {
+                "schedulingDelay": "0.5s",
+                "startupDelay": {"dist": "uniform", "low": "1s", "high": "2s"},
+                "readinessProbe": {"initialDelaySeconds": 2, "periodSeconds": 1},
+                "lifecycle": {"preStop": {"sleep": {"seconds": 3}}},
+                "terminationGracePeriodSeconds": 30,
+            },
+            "balancer": {"endpointPropagationDelay": "1s"},
+        },
+        "traffic": {"rate": 100, "users": 1000, "timeout": "5s"},
+        "versions": {
+            "v1": {"serviceTime": {"dist": "exponential", "mean": "20ms"}, "warmup": "2s"},
+            "v2": {"serviceTime": {"dist": "exponential", "mean": "20ms"}, "warmup": "2s"},
+        },
+        "plan": [{"at": "10s", "action": "deploy", "version": "v2"}],
+        "simulation": {"duration": "90s", "seed": 3},
+    }
+    return merge(d, over)
+
+
+def merge(d: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    """Deep-merge ``over`` into a copy of ``d``; a value of None deletes the key."""
+    out = copy.deepcopy(d)
+    for k, v in over.items():
+        if v is None:
+            out.pop(k, None)
+        elif isinstance(v, dict) and isinstance(out.get(k), dict):
+            out[k] = merge(out[k], v)
+        else:
+            out[k] = v
+    return out
+
+
+def scenario(**over: Any) -> Scenario:
+    return Scenario.parse(base_dict(**over))
+
+
+@pytest.fixture
+def small() -> Scenario:
+    return scenario()
