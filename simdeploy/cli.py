@@ -81,6 +81,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the exit code (``python -m simdeploy`` and the console script)."""
     args = _parser().parse_args(argv)
     out = Console(highlight=False, soft_wrap=True)
+    if not out.is_terminal:  # piped or captured: do not squeeze tables into 80 columns
+        out = Console(highlight=False, soft_wrap=True, width=200)
     err = Console(stderr=True, highlight=False, soft_wrap=True)
     try:
         if args.command == "schema":

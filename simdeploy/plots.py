@@ -21,8 +21,11 @@ import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.ticker import FuncFormatter
 
 from simdeploy.experiment import Comparison, aggregate
+from simdeploy.recorder import ERROR_CAUSES
 from simdeploy.result import Result
 
 #: Control-plane events marked on timelines, with their line style.
@@ -56,7 +59,7 @@ METRIC_LABELS: dict[str, str] = {
     "rollback_time_s": "rollback time (s)",
     "peak_pods": "peak pods",
     "pod_seconds": "pod-seconds (pod·s)",
-    "extra_cost": "extra cost (× steady state)",
+    "extra_cost": "extra cost (ratio)",
 }
 
 _CAUSE_COLORS: dict[str, str] = {
@@ -69,8 +72,18 @@ _CAUSE_COLORS: dict[str, str] = {
     "data_incompatible": "#7f7f7f",
 }
 _VERSION_COLORS = ("#1f77b4", "#2ca02c", "#17becf", "#9467bd", "#8c564b", "#e377c2")
-_VARIANT_COLORS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b",
-                   "#e377c2", "#7f7f7f", "#bcbd22", "#17becf")
+_VARIANT_COLORS = (
+    "#1f77b4",
+    "#ff7f0e",
+    "#2ca02c",
+    "#d62728",
+    "#9467bd",
+    "#8c564b",
+    "#e377c2",
+    "#7f7f7f",
+    "#bcbd22",
+    "#17becf",
+)
 
 
 # --- timeline ---------------------------------------------------------------------------
@@ -82,14 +95,8 @@ def versions_of(timeline: pd.DataFrame) -> list[str]:
 
 
 def causes_of(timeline: pd.DataFrame) -> list[str]:
-    """Error causes with a column in the timeline, in the recorder's order."""
-    skip = {f"errors_{v}" for v in versions_of(timeline)}
-    skip |= {f"errors_{v}" for v in _request_versions(timeline)}
-    return [
-        c.removeprefix("errors_")
-        for c in timeline.columns
-        if c.startswith("errors_") and c not in skip
-    ]
+    """Error causes with a column (``errors_<cause>``) in the timeline, in the recorder's order."""
+    return [c for c in ERROR_CAUSES if f"errors_{c}" in timeline]
 
 
 def _request_versions(timeline: pd.DataFrame) -> list[str]:
@@ -140,8 +147,9 @@ def _requests_panel(ax: Axes, tl: pd.DataFrame, x: np.ndarray, colors: dict[str,
             layers.append((f"error: {cause}", errs, {"color": color, "alpha": 0.85}))
     _stack_steps(ax, x, layers)
     ax.set_ylabel("requests (req/s)")
-    ax.set_title("Requests by outcome: served by version, errors by cause", loc="left",
-                 fontsize="medium")
+    ax.set_title(
+        "Requests by outcome: served by version, errors by cause", loc="left", fontsize="medium"
+    )
     ax.set_ylim(bottom=0)
     if layers:
         ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small")
@@ -164,11 +172,18 @@ def _pods_panel(ax: Axes, tl: pd.DataFrame, x: np.ndarray, colors: dict[str, str
     _stack_steps(ax, x, layers)
     if "serving_endpoints" in tl:
         serving = _col(tl, "serving_endpoints")
-        ax.step(x, np.append(serving, serving[-1] if len(serving) else 0.0), where="post",
-                color="black", linewidth=1.4, label="serving endpoints")
+        ax.step(
+            x,
+            np.append(serving, serving[-1] if len(serving) else 0.0),
+            where="post",
+            color="black",
+            linewidth=1.4,
+            label="serving endpoints",
+        )
     ax.set_ylabel("pods")
-    ax.set_title("Pods by version and state; endpoints that can serve", loc="left",
-                  fontsize="medium")
+    ax.set_title(
+        "Pods by version and state; endpoints that can serve", loc="left", fontsize="medium"
+    )
     ax.set_ylim(bottom=0)
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small")
 
@@ -179,15 +194,37 @@ def _latency_panel(ax: Axes, tl: pd.DataFrame) -> None:
     drawn = False
     for col, label, ls in styles:
         if col in tl and tl[col].notna().any():
-            ax.plot(t, tl[col].to_numpy(dtype=float), linestyle=ls, color="tab:gray"
-                    if label == "p95" else "black", linewidth=1.2, label=label)
+            ax.plot(
+                t,
+                tl[col].to_numpy(dtype=float),
+                linestyle=ls,
+                color="tab:gray" if label == "p95" else "black",
+                linewidth=1.2,
+                label=label,
+            )
             drawn = True
     if drawn:
         ax.set_yscale("log")
+        _plain_log_labels(ax)
         ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small")
     ax.set_ylabel("latency (s)")
-    ax.set_title("Latency percentiles of completed requests (errors included)", loc="left",
-                 fontsize="medium")
+    ax.set_title(
+        "Latency percentiles of completed requests (errors included)", loc="left", fontsize="medium"
+    )
+
+
+def _plain_log_labels(ax: Axes) -> None:
+    """Label a log y axis with plain numbers (0.03, 0.1), minor 2s and 5s on short spans."""
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda y, _pos: f"{y:g}"))
+
+    def minor(y: float, _pos: int | None) -> str:
+        lo, hi = ax.get_ylim()
+        if y <= 0 or lo <= 0 or hi / lo > 100:
+            return ""
+        mantissa = y / 10 ** math.floor(math.log10(y) + 1e-9)
+        return f"{y:g}" if round(mantissa) in (2, 5) else ""
+
+    ax.yaxis.set_minor_formatter(FuncFormatter(minor))
 
 
 def mark_events(
@@ -209,9 +246,19 @@ def mark_events(
             line = ax.axvline(float(row.t), linewidth=1.0, alpha=0.8, **style)
             line.set_gid(f"event:{row.reason}")
         if label_axis is not None:
-            label_axis.text(float(row.t), 1.0, f" {row.reason}", rotation=90, va="top",
-                            ha="right", fontsize="x-small", color=style["color"],
-                            transform=label_axis.get_xaxis_transform(), clip_on=False)
+            label_axis.text(
+                float(row.t),
+                1.0,
+                f" {row.reason}",
+                rotation=90,
+                va="top",
+                ha="right",
+                fontsize="x-small",
+                color=style["color"],
+                transform=label_axis.get_xaxis_transform(),
+                clip_on=False,
+                bbox={"facecolor": "white", "alpha": 0.7, "edgecolor": "none", "pad": 1.0},
+            )
     return [str(r) for r in marked["reason"]]
 
 
@@ -247,10 +294,18 @@ def timeline_figure(result: Result, *, title: str | None = None) -> Figure:
 # --- comparison -------------------------------------------------------------------------
 
 
-def _runs_of(results: Mapping[str, Result] | Comparison) -> dict[str, list[Result]]:
+Results = Mapping[str, Result | Sequence[Result]] | Comparison
+
+
+def _runs_of(results: Results) -> dict[str, list[Result]]:
+    """Runs per variant name: a Comparison's runs, or each mapping value as a list."""
     if isinstance(results, Comparison):
         return {name: list(runs) for name, runs in results.runs.items() if runs}
-    return {name: [r] for name, r in results.items()}
+    return {
+        name: [r] if isinstance(r, Result) else list(r)
+        for name, r in results.items()
+        if isinstance(r, Result) or len(r)
+    }
 
 
 def metric_value(record: Mapping[str, Any], metric: str) -> float | None:
@@ -270,29 +325,73 @@ def metric_value(record: Mapping[str, Any], metric: str) -> float | None:
     return None if value is None else float(value)
 
 
+def _short(value: float) -> str:
+    """A bar label: 12.6, 0.25, 2,561 (thousands separated, no exponent)."""
+    return f"{value:,.0f}" if abs(value) >= 100 else f"{value:.3g}"
+
+
 def _bars(ax: Axes, names: list[str], agg: list[dict[str, Any]], metric: str) -> None:
-    """One bar per variant (mean over seeds) with 95% CI whiskers where defined."""
-    xs = np.arange(len(names))
+    """One bar per variant (mean over seeds) with 95% CI whiskers where defined.
+
+    Each bar is labelled with its value; a variant without a value (e.g. no rollback,
+    so no ``rollback_time_s``) gets "n/a" at the foot of its slot.
+    """
+    lowest = 0.0
     for i, rec in enumerate(agg):
-        color = _VARIANT_COLORS[i % len(_VARIANT_COLORS)]
         value = metric_value(rec, metric)
         if value is None or math.isnan(value):
-            ax.text(i, 0, "n/a", ha="center", va="bottom", fontsize="small", color="gray")
+            ax.text(
+                i,
+                0.02,
+                "n/a",
+                ha="center",
+                va="bottom",
+                fontsize="small",
+                color="gray",
+                transform=ax.get_xaxis_transform(),
+            )
             continue
-        ax.bar(i, value, color=color, alpha=0.8)
+        ax.bar(i, value, color=_VARIANT_COLORS[i % len(_VARIANT_COLORS)], alpha=0.8)
+        top = value
         ci = rec.get(f"{metric}_ci95")
         if ci is not None and None not in ci:
             low, high = float(ci[0]), float(ci[1])
-            ax.errorbar(i, value, yerr=[[max(value - low, 0.0)], [max(high - value, 0.0)]],
-                        color="black", capsize=4, linewidth=1.0)
-    ax.set_xticks(xs, names, rotation=30, ha="right", fontsize="small")
+            yerr = [[max(value - low, 0.0)], [max(high - value, 0.0)]]
+            ax.errorbar(i, value, yerr=yerr, color="black", capsize=4, linewidth=1.0)
+            lowest, top = min(lowest, low), max(value, high)
+        lowest = min(lowest, value)
+        ax.annotate(
+            _short(value),
+            (i, top),
+            xytext=(0, 2),
+            textcoords="offset points",
+            ha="center",
+            va="bottom",
+            fontsize="x-small",
+        )
+    ax.set_xticks(np.arange(len(names)), names, rotation=30, ha="right", fontsize="small")
+    ax.set_xlim(-0.6, len(names) - 0.4)
     ax.set_title(METRIC_LABELS.get(metric, metric), fontsize="medium")
-    ax.set_ylim(bottom=0)
-    ax.margins(y=0.1)
+    ax.axhline(0.0, color="black", linewidth=0.6)
+    ax.margins(y=0.15)
+    if lowest >= 0.0:
+        ax.set_ylim(bottom=0.0)
+
+
+def _event_legend(ax: Axes, results: Sequence[Result]) -> None:
+    """A legend of the marked event styles that occur in any of ``results``."""
+    present = set().union(*(set(r.events["reason"]) for r in results if not r.events.empty))
+    handles = [
+        Line2D([], [], linewidth=1.0, label=reason, **style)
+        for reason, style in MARKED_EVENTS.items()
+        if reason in present
+    ]
+    if handles:
+        ax.legend(handles=handles, loc="upper right", fontsize="x-small")
 
 
 def comparison_figure(
-    results: Mapping[str, Result] | Comparison,
+    results: Results,
     *,
     metrics: Sequence[str] = DEFAULT_METRICS,
     max_cols: int = 4,
@@ -302,9 +401,11 @@ def comparison_figure(
     Top: one panel per variant (shared axes, wrapped after ``max_cols``) with the
     user-facing error ratio (%) per bucket and the variant's marked events. Bottom: one
     bar chart per field of ``metrics`` (one bar per variant). ``results`` is either a
-    mapping name → Result or a :class:`~simdeploy.experiment.Comparison`; with several
-    seeds the panels show the first seed's run and the bars the mean over seeds with 95%
-    confidence-interval whiskers. A field undefined for a variant is marked "n/a".
+    mapping name → Result (or → list of Results, one per seed) or a
+    :class:`~simdeploy.experiment.Comparison`; with several seeds the panels show the
+    first seed's run and the bars the mean over seeds with 95% confidence-interval
+    whiskers. A field undefined for a variant is marked "n/a". ``metrics`` are summary
+    fields, ``errors_<cause>`` included; an unknown name raises KeyError.
     """
     runs = _runs_of(results)
     names = list(runs)
@@ -313,9 +414,9 @@ def comparison_figure(
     nrows = math.ceil(n / ncols)
     fig = Figure(figsize=(max(10.0, 3.0 * ncols), 3.0 * nrows + 3.8), layout="constrained")
     top, bottom = fig.subfigures(2, 1, height_ratios=[2.6 * nrows, 3.4])
-    grid = np.atleast_1d(top.subplots(nrows, ncols, sharex=True, sharey=True, squeeze=False))
+    grid = top.subplots(nrows, ncols, sharex=True, sharey=True, squeeze=False)
     panels = list(grid.ravel())
-    for ax in panels[len(names):]:
+    for ax in panels[len(names) :]:
         ax.remove()
     for i, (name, ax) in enumerate(zip(names, panels, strict=False)):
         first = runs[name][0]
@@ -327,21 +428,25 @@ def comparison_figure(
         ax.fill_between(x, 0, y, step="post", color=color, alpha=0.35, linewidth=0)
         ax.step(x, y, where="post", color=color, linewidth=1.0)
         mark_events([ax], first.events)
-        seeds = "" if len(runs[name]) == 1 else f" (seed {first.seed} of {len(runs[name])})"
+        k = len(runs[name])
+        seeds = "" if k == 1 else f" (seed {first.seed}, first of {k})"
         ax.set_title(f"{name}{seeds}", fontsize="medium")
         ax.set_ylim(bottom=0)
         if i % ncols == 0:
             ax.set_ylabel("error ratio (%)")
         if i >= len(names) - ncols:
             ax.set_xlabel("simulated time (s)")
+    if names:
+        if panels[0].get_ylim()[1] < 1.0:  # no errors anywhere: show 0-1 %, not 0-0.05 %
+            panels[0].set_ylim(0.0, 1.0)
+        _event_legend(panels[len(names) - 1], [runs[name][0] for name in names])
     top.suptitle("User-facing error ratio per bucket", fontsize="medium")
     agg = [aggregate(name, runs[name]) for name in names]
-    bars = np.atleast_1d(bottom.subplots(1, max(1, len(metrics)), squeeze=False)).ravel()
+    bars = bottom.subplots(1, max(1, len(metrics)), squeeze=False).ravel()
     for ax, metric in zip(bars, metrics, strict=False):
         _bars(ax, names, agg, metric)
     several = any(len(r) > 1 for r in runs.values())
-    bottom.suptitle("Summary: mean over seeds, 95% CI" if several else "Summary",
-                    fontsize="medium")
+    bottom.suptitle("Summary: mean over seeds, 95% CI" if several else "Summary", fontsize="medium")
     return fig
 
 

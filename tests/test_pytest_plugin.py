@@ -1,0 +1,30 @@
+"""The pytest plugin collects scenario files' expectations as tests."""
+
+from __future__ import annotations
+
+import yaml
+
+from tests.conftest import base_dict
+
+
+def test_plugin_collects_and_runs_expectations(pytester) -> None:
+    good = base_dict(simulation={"duration": "30s"}, expect={"downtime_s": 0, "errors": "< 5"})
+    bad = base_dict(simulation={"duration": "30s"}, expect={"outcome": "rolled_back"})
+    pytester.makefile(
+        ".yaml",
+        good=yaml.safe_dump(good),
+        bad=yaml.safe_dump(bad),
+        other=yaml.safe_dump({"not": "a scenario"}),
+    )
+    res = pytester.runpytest("-v")
+    res.assert_outcomes(passed=2, failed=1)
+    res.stdout.fnmatch_lines(["*bad.yaml: FAIL outcome == rolled_back (got completed)*"])
+
+
+def test_plugin_reports_invalid_scenario_as_collection_error(pytester) -> None:
+    d = base_dict(expect={"errors": 0})
+    d["service"]["replica"] = 3
+    pytester.makefile(".yaml", typo=yaml.safe_dump(d))
+    res = pytester.runpytest()
+    res.assert_outcomes(errors=1)
+    res.stdout.fnmatch_lines(["*service.replica: unknown field; did you mean 'replicas'?*"])

@@ -1,0 +1,33 @@
+"""The README's scenario example is a valid scenario, and its commands exist."""
+
+from __future__ import annotations
+
+import re
+
+import yaml
+
+from simdeploy import Scenario, simulate
+from simdeploy.cli import _parser
+from tests.conftest import ROOT
+
+README = (ROOT / "README.md").read_text()
+
+
+def test_readme_scenario_example_validates_and_runs() -> None:
+    block = next(b for b in re.findall(r"```yaml\n(.*?)```", README, re.S) if "service:" in b)
+    sc = Scenario.parse(yaml.safe_load(block))
+    assert sc.service.strategy.rolling.max_surge == 1
+    assert set(sc.compare) == {"recreate", "rolling"}
+    short = sc.model_copy(update={"simulation": sc.simulation.model_copy(update={"duration": 60})})
+    simulate(short.model_copy(update={"plan": [sc.plan[0]]}))
+
+
+def test_readme_mentions_every_subcommand() -> None:
+    sub = next(a for a in _parser()._actions if a.dest == "command")
+    for name in sub.choices:  # type: ignore[union-attr]
+        assert f"simdeploy {name}" in README
+
+
+def test_readme_lists_every_bundled_scenario() -> None:
+    for f in (ROOT / "scenarios").glob("*.yaml"):
+        assert f"`{f.name}`" in README, f.name
