@@ -35,8 +35,10 @@ PENDING, RUNNING, TERMINATING, GONE = "Pending", "Running", "Terminating", "Gone
 MAX_BACK_OFF_S = 300.0
 #: A crashing container lives this long before it exits again.
 CRASH_AFTER_S = 1.0
-#: When preStop outlasts the grace period the kubelet grants this one-off extension.
-GRACE_EXTENSION_S = 2.0
+#: The kubelet never gives a container less than this between SIGTERM and SIGKILL
+#: (``minimumGracePeriodInSeconds`` in kuberuntime_container.go), even with grace 0 or a
+#: preStop hook that used the whole grace period.
+MIN_GRACE_S = 2.0
 
 
 @dataclass(eq=False)
@@ -363,17 +365,19 @@ class Cluster:
             return
         grace = self.spec.termination_grace_period_seconds
         pre_stop = self.spec.pre_stop_sleep_s
-        kill_at = env.now + grace + (GRACE_EXTENSION_S if pre_stop >= grace > 0 else 0.0)
-        if pre_stop > 0 and grace > 0:
-            yield env.timeout(min(pre_stop, grace))
+        # The grace period counts from deletion and includes preStop (skipped with grace 0);
+        # what is left after preStop is floored at 2 s. Grace 30, preStop 5 → SIGTERM at
+        # +5 s, SIGKILL at +30 s; grace 10, preStop 15 → SIGTERM at +10 s, SIGKILL at +12 s.
+        ran = min(pre_stop, grace) if pre_stop > 0 and grace > 0 else 0.0
+        if ran > 0:
+            yield env.timeout(ran)
         # SIGTERM: the app closes its listener and drains what it accepted.
         pod.accepting = False
         self.recorder.event(env.now, "SIGTERM", pod.name, pod.version)
         self.balancer.refresh()
         if pod.outstanding:
             pod.drained = env.event()
-            left = max(0.0, kill_at - env.now)
-            yield pod.drained | env.timeout(left)
+            yield pod.drained | env.timeout(max(grace - ran, MIN_GRACE_S))
             if pod.outstanding:
                 killed = pod.model.kill_in_flight(pod)
                 self.recorder.event(

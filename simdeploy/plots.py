@@ -418,6 +418,7 @@ def comparison_figure(
     panels = list(grid.ravel())
     for ax in panels[len(names) :]:
         ax.remove()
+    peak = 0.0
     for i, (name, ax) in enumerate(zip(names, panels, strict=False)):
         first = runs[name][0]
         tl = first.timeline
@@ -431,14 +432,14 @@ def comparison_figure(
         k = len(runs[name])
         seeds = "" if k == 1 else f" (seed {first.seed}, first of {k})"
         ax.set_title(f"{name}{seeds}", fontsize="medium")
-        ax.set_ylim(bottom=0)
+        peak = max(peak, float(y.max(initial=0.0)))
         if i % ncols == 0:
             ax.set_ylabel("error ratio (%)")
         if i >= len(names) - ncols:
             ax.set_xlabel("simulated time (s)")
     if names:
-        if panels[0].get_ylim()[1] < 1.0:  # no errors anywhere: show 0-1 %, not 0-0.05 %
-            panels[0].set_ylim(0.0, 1.0)
+        # Shared y: set once, after every panel is drawn (at least 0-1 % when all is quiet).
+        panels[0].set_ylim(0.0, max(1.0, peak * 1.05))
         _event_legend(panels[len(names) - 1], [runs[name][0] for name in names])
     top.suptitle("User-facing error ratio per bucket", fontsize="medium")
     agg = [aggregate(name, runs[name]) for name in names]

@@ -104,11 +104,17 @@ class Recorder:
         self.arrivals[b] += 1
         return b
 
-    def count(self, b: int, v: int, outcome: int, latency_s: float, user: int) -> None:
-        """File one outcome under arrival bucket ``b`` and version column ``v``."""
+    def count(self, b: int, v: int, outcome: int, latency_s: float | None, user: int) -> None:
+        """File one outcome under arrival bucket ``b`` and version column ``v``.
+
+        ``latency_s`` None: the request never reached an app (no endpoint, connection
+        refused) and stays out of the latency histogram, so an outage does not show as
+        a drop of p50 to zero.
+        """
         cell = b * self.n_cols + v
         self.counts[outcome][cell] += 1
-        self.latency[cell * LAT_BINS + latency_bin(latency_s)] += 1
+        if latency_s is not None:
+            self.latency[cell * LAT_BINS + latency_bin(latency_s)] += 1
         if outcome:
             self.users_with_error.add(user)
 

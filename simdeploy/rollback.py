@@ -163,7 +163,7 @@ def slo_alert(
         errors, completed = recorder.window_error_ratio(start, env.now)
         if completed >= spec.min_requests and errors / completed > spec.error_rate:
             msg = (
-                f"error ratio {errors / completed:.1%} > {spec.error_rate:.1%} "
+                f"error ratio {errors / completed:.2%} > {spec.error_rate:.2%} "
                 f"over {env.now - start:g}s"
             )
             cause = RollbackRequested(SLO_ALERT, env.now, msg)

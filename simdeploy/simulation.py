@@ -121,6 +121,22 @@ def apply_action(env: simpy.Environment, world: World, action: Action) -> None:
         request_rollback(env, world.rollout, RollbackRequested(MANUAL, env.now, "plan"), rec)
 
 
+#: Priority below SimPy's NORMAL (1): among events at the same instant, runs last.
+LATE = 2
+
+
+def late_timeout(env: simpy.Environment, delay: float) -> simpy.Event:
+    """A timeout that fires after every ordinary event of its instant, cascades included.
+
+    The sampler uses it so a row never catches a half-finished instant (Recreate's old
+    pods gone and the new ones not yet created, at the same simulated time).
+    """
+    ev = simpy.Event(env)
+    ev._ok, ev._value = True, None  # what Event.succeed() sets, scheduled at LATE priority
+    env.schedule(ev, LATE, delay)
+    return ev
+
+
 def sample_state(env: simpy.Environment, world: World) -> Generator[simpy.Event, Any, None]:
     """Once per bucket: pods by version and state, endpoints (for the timeline)."""
     rec, bal = world.recorder, world.balancer
@@ -137,7 +153,7 @@ def sample_state(env: simpy.Environment, world: World) -> Generator[simpy.Event,
         row["endpoints"] = len(bal.endpoints)
         row["serving_endpoints"] = sum(bal.serving_by_version().values())
         rec.samples.append(row)
-        yield env.timeout(rec.bucket_s)
+        yield late_timeout(env, rec.bucket_s)
 
 
 def simulate(scenario: Scenario, seed: int | None = None) -> Result:

@@ -208,9 +208,9 @@ class DataPlane:
         b = recorder.arrival(now)
         pod = self.balancer.route()
         if pod is None:
-            recorder.count(b, self.no_pod, rec.I_NO_ENDPOINT, 0.0, user)
+            recorder.count(b, self.no_pod, rec.I_NO_ENDPOINT, None, user)
         elif not pod.accepting:
-            recorder.count(b, pod.vidx, rec.I_REFUSED, 0.0, user)
+            recorder.count(b, pod.vidx, rec.I_REFUSED, None, user)
         else:
             model = pod.model
             if model.name not in recorder.first_served_at:

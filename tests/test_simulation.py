@@ -68,15 +68,23 @@ def test_no_readiness_probe_sends_traffic_before_warmup() -> None:
     assert ok.record["errors"] == 0
 
 
-def test_zero_grace_period_kills_in_flight_requests() -> None:
-    r = simulate(
-        scenario(
-            service={"pod": {"terminationGracePeriodSeconds": 0}},
-            versions={"v1": {"serviceTime": {"dist": "constant", "value": "2s"}}},
-            traffic={"rate": 50},
-        )
-    )
-    assert causes(r).get("killed_in_flight", 0) > 0
+def test_zero_grace_period_still_gets_the_kubelets_two_seconds() -> None:
+    # Grace 0 skips preStop (SIGTERM at once) but the kubelet floors SIGTERM → SIGKILL
+    # at 2 s: 1 s requests drain, 5 s requests are killed.
+    over = {
+        "service": {"pod": {"terminationGracePeriodSeconds": 0, "concurrency": 20}},
+        "traffic": {"rate": 20},
+    }
+    short = simulate(scenario(**over, versions={"v1": {"serviceTime": "1s"}}))
+    assert causes(short).get("killed_in_flight", 0) == 0
+    long = simulate(scenario(**over, versions={"v1": {"serviceTime": "5s"}}))
+    assert causes(long).get("killed_in_flight", 0) > 0
+    ev = long.events
+    kills = ev[ev.reason == "SIGKILL"]
+    terms = ev[ev.reason == "SIGTERM"].set_index("object").t
+    assert len(kills) > 0
+    for kill in kills.itertuples():
+        assert kill.t - terms[kill.object] == pytest.approx(2.0)
 
 
 def test_long_requests_are_killed_at_the_grace_period() -> None:
