@@ -95,6 +95,7 @@ class ReplicaSet:
     created_at: float
     spec_replicas: int = 0
     pods: list[Pod] = field(default_factory=list)
+    owner: str = "app"
 
     def active(self) -> list[Pod]:
         """Pods the RS controller counts: not terminating (deletion frees budget at once)."""
@@ -158,16 +159,39 @@ class Cluster:
         self._revision = 0
 
     # -- replica sets ---------------------------------------------------------------------
-    def replica_set(self, version: str) -> ReplicaSet:
-        """The replica set of ``version``, created (at 0 replicas) if it does not exist."""
+    def replica_set(self, version: str, owner: str = "app") -> ReplicaSet:
+        """The replica set of ``version`` owned by ``owner`` (``app``: the Deployment or
+        Rollout; ``app-canary``: Flagger's canary; ``app-shadow``: a shadow), created at 0
+        replicas if it does not exist. Its name is ``<owner>-<version>``."""
         for rs in self.replica_sets:
-            if rs.version == version:
+            if rs.version == version and rs.owner == owner:
                 return rs
         self._revision += 1
-        rs = ReplicaSet(f"app-{version}", version, self._revision, self.env.now)
+        rs = ReplicaSet(f"{owner}-{version}", version, self._revision, self.env.now, owner=owner)
         self.replica_sets.append(rs)
         self.recorder.event(self.env.now, "ReplicaSetCreated", rs.name, version)
         return rs
+
+    def until(self, predicate: Callable[[], bool]) -> simpy.Event:
+        """An event that succeeds at the first cluster or balancer change after which
+        ``predicate()`` holds (at once if it holds now). Used by strategies to wait for
+        readiness ("canary RS fully available") without polling."""
+        ev = self.env.event()
+        if predicate():
+            ev.succeed()
+            return ev
+
+        def check() -> None:
+            if not ev.triggered and predicate():
+                ev.succeed()
+            if ev.triggered:
+                for hooks in (self.on_change, self.balancer.on_change):
+                    if check in hooks:
+                        hooks.remove(check)
+
+        self.on_change.append(check)
+        self.balancer.on_change.append(check)
+        return ev
 
     def bump_revision(self, rs: ReplicaSet) -> None:
         """An old RS that becomes new again (rollout undo) gets the next revision."""

@@ -27,6 +27,9 @@ from simdeploy.replica_math import (
 )
 from simdeploy.scenario import Strategy
 
+#: Owner name of the Deployment's replica sets (``app-<version>``).
+OWNER = "app"
+
 #: Bound on sync passes in one instant; a pass performs one scale action, so a rollout
 #: needs only a handful — hitting this would mean a controller bug, not a slow rollout.
 MAX_PASSES = 64
@@ -70,6 +73,8 @@ class Deployment:
         self.timed_out = False
         self.last_progress = 0.0
         self.status_log: list[StatusRow] = []
+        #: True while another controller (Argo Rollouts, Flagger, a shadow) owns the pods.
+        self.suspended = False
         self._wake = env.event()
         self._complete_event = env.event()
         self._deadline_event = env.event()
@@ -77,15 +82,19 @@ class Deployment:
         env.process(self._controller())
 
     # -- queries ----------------------------------------------------------------------
+    def owned(self) -> list[ReplicaSet]:
+        """Replica sets of this Deployment (not Flagger's canary, not a shadow)."""
+        return [rs for rs in self.cluster.replica_sets if rs.owner == OWNER]
+
     def new_rs(self) -> ReplicaSet | None:
         """The RS whose template equals the deployment's (oldest first), if any."""
-        for rs in self.cluster.replica_sets:
+        for rs in self.owned():
             if rs.version == self.template:
                 return rs
         return None
 
     def old_rss(self) -> list[ReplicaSet]:
-        return [rs for rs in self.cluster.replica_sets if rs.version != self.template]
+        return [rs for rs in self.owned() if rs.version != self.template]
 
     def rs_state(self, rs: ReplicaSet) -> RSState:
         _, _, available = rs.counts(self.min_ready_s, self.env.now)
@@ -132,7 +141,11 @@ class Deployment:
         while True:
             yield self._wake
             self._wake = self.env.event()
+            if self.suspended:
+                continue
             sync = get_strategy(self.strategy.type).sync
+            if sync is None:  # a progressive strategy drives the pods itself
+                continue
             for _ in range(MAX_PASSES):
                 if not sync(self):
                     break
@@ -145,7 +158,7 @@ class Deployment:
         new = self._calculate_status()
         self.status = new
         pods = self.cluster.pod_count
-        total = sum(rs.spec_replicas for rs in self.cluster.replica_sets)
+        total = sum(rs.spec_replicas for rs in self.owned())
         row = StatusRow(
             now,
             total,
@@ -182,7 +195,7 @@ class Deployment:
         now = self.env.now
         replicas = ready = available = 0
         updated = 0
-        for rs in self.cluster.replica_sets:
+        for rs in self.owned():
             r, rd, av = rs.counts(self.min_ready_s, now)
             replicas, ready, available = replicas + r, ready + rd, available + av
             if rs.version == self.template:

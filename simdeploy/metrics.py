@@ -23,9 +23,16 @@ SUMMARY: dict[str, tuple[str, str]] = {
     ),
     "peak_pods": ("", "most pods in existence at once, terminating ones included"),
     "pod_seconds": ("pod·s", "pod-seconds over the whole run"),
-    "extra_cost": ("", "pod-seconds over the rollout window / steady-state pod-seconds - 1"),
+    "extra_cost": (
+        "",
+        "pod-seconds from the deploy until the pods settle / steady-state pod-seconds - 1",
+    ),
     "outcome": ("", "completed, rolled_back, stuck, running, or none (no deploy in the plan)"),
     "in_flight": ("", "requests still queued or in service when the run ended"),
+    "users_flipped": ("", "users who went back and forth between versions during the rollout"),
+    "mirrored_requests": ("", "shadow copies of requests (never seen by users)"),
+    "shadow_mismatches": ("", "shadow copies whose outcome differed from the served one"),
+    "duplicate_writes": ("", "mirrored writes that reached the shared database"),
 }
 
 SUMMARY_FIELDS: tuple[str, ...] = tuple(SUMMARY)

@@ -80,6 +80,7 @@ class Recorder:
     versions: tuple[str, ...]
     duration_s: float
     bucket_s: float
+    users: int = 1
     events: list[Event] = field(default_factory=list)
     samples: list[dict[str, float]] = field(default_factory=list)
     users_with_error: set[int] = field(default_factory=set)
@@ -93,6 +94,21 @@ class Recorder:
         self.latency = array("q", bytes(8 * size * LAT_BINS))
         self.arrivals = array("q", bytes(8 * self.n_buckets))
         self.version_index = {v: i for i, v in enumerate(self.versions)}
+        # Shadow traffic: counted apart, never in the user-facing counters above.
+        self.mirrored = array("q", bytes(8 * self.n_buckets))
+        self.mirror_errors = array("q", bytes(8 * self.n_buckets))
+        #: Shadow and synthetic outcomes per (bucket, version): [ok, errors]; analysis
+        #: queries of a version add them to its user-facing outcomes.
+        self.mirror_counts = [array("q", bytes(8 * size)) for _ in range(2)]
+        self.first_mirrored_at: dict[str, float] = {}
+        self.shadow_comparisons = 0
+        self.shadow_mismatches = 0
+        self.duplicate_writes = 0
+        # The last version each user was served by while ``tracking`` (a rollout runs),
+        # and how often that changed (capped at 2): users_flipped counts the 2s.
+        self.tracking = False
+        self.last_version = bytearray(b"\xff" * self.users)
+        self.switches = bytearray(self.users)
 
     def bucket(self, t: float) -> int:
         b = int(t / self.bucket_s)
@@ -115,8 +131,34 @@ class Recorder:
         self.counts[outcome][cell] += 1
         if latency_s is not None:
             self.latency[cell * LAT_BINS + latency_bin(latency_s)] += 1
+            if self.tracking and user >= 0:
+                last = self.last_version[user]
+                if last != v:
+                    if last != 255 and self.switches[user] < 2:
+                        self.switches[user] += 1
+                    self.last_version[user] = v
         if outcome:
             self.users_with_error.add(user)
+
+    def count_mirror(self, b: int, v: int, outcome: int, duplicate_write: bool) -> None:
+        """File the outcome of a shadow copy (never seen by a user)."""
+        self.mirrored[b] += 1
+        self.mirror_counts[1 if outcome else 0][b * self.n_cols + v] += 1
+        if outcome:
+            self.mirror_errors[b] += 1
+        if duplicate_write:
+            self.duplicate_writes += 1
+
+    def shadow_compared(self, mismatch: bool) -> None:
+        self.shadow_comparisons += 1
+        if mismatch:
+            self.shadow_mismatches += 1
+
+    def users_flipped(self) -> int:
+        """Users who went back and forth between versions while a rollout was tracked
+        (two switches or more: v1 → v2 → v1). A single cutover is not a flip; per-request
+        weights without stickiness flip most users, a sticky cohort none."""
+        return sum(1 for n in self.switches if n >= 2)
 
     def event(self, t: float, reason: str, obj: str, version: str = "", message: str = "") -> None:
         self.events.append(Event(t, reason, obj, version, message))

@@ -61,6 +61,28 @@ def step_integral(log: list[tuple[float, int]], t0: float, t1: float) -> float:
     return total
 
 
+def settled_at(
+    log: list[tuple[float, int]], ended_at: float | None, replicas: int, duration: float
+) -> float:
+    """End of the cost window: the first time at or after the rollout's end when no more
+    than ``replicas`` pods exist (blue kept for scaleDownDelaySeconds, terminating pods and
+    a canary waiting for abortScaleDownDelaySeconds all count); the run's end otherwise.
+
+    Example: rollout ends at 100 s with 20 pods, blue scaled down at 130 s, its pods
+    gone at 165 s → 165.
+    """
+    if ended_at is None:
+        return duration
+    count = 0
+    for t, n in log:
+        if t > ended_at and count <= replicas:
+            return ended_at
+        if t >= ended_at and n <= replicas:
+            return min(t, duration)
+        count = n
+    return duration if count > replicas else ended_at
+
+
 def _percentiles(hist: np.ndarray, qs: tuple[float, ...]) -> np.ndarray:
     """Per-row percentile estimates (bin upper edges, s) from histogram rows; NaN if empty."""
     cum = np.cumsum(hist, axis=1)
@@ -92,6 +114,8 @@ def _timeline(world: World) -> pd.DataFrame:
     for j, v in enumerate(r.versions):
         df[f"requests_{v}"] = counts[:, :, j].sum(axis=0)
         df[f"errors_{v}"] = errs[:, j]
+    df["mirrored"] = np.frombuffer(r.mirrored, dtype=np.int64)
+    df["mirror_errors"] = np.frombuffer(r.mirror_errors, dtype=np.int64)
     hist = np.frombuffer(r.latency, dtype=np.int64).reshape(nb, nc, rec.LAT_BINS).sum(axis=1)
     pct = _percentiles(hist, (0.5, 0.95, 0.99))
     df["p50_s"], df["p95_s"], df["p99_s"] = pct[:, 0], pct[:, 1], pct[:, 2]
@@ -110,6 +134,14 @@ def build_result(world: World, seed: int) -> Result:
     r = world.recorder
     duration = sc.simulation.duration
     timeline = _timeline(world)
+    if world.rollout is not None:
+        # What the canary really got, next to what the strategy asked for (percent).
+        served = timeline.get(f"requests_{world.rollout.version}")
+        done = timeline["ok"] + timeline["errors"]
+        if served is not None:
+            timeline["weight_served"] = np.where(
+                done > 0, 100.0 * served / done.where(done > 0, 1), np.nan
+            )
     by_cause = {c: int(timeline[f"errors_{c}"].sum()) for c in rec.ERROR_CAUSES}
     errors = sum(by_cause.values())
     ok = int(timeline["ok"].sum())
@@ -129,12 +161,13 @@ def build_result(world: World, seed: int) -> Result:
         if ro.rollback is not None:
             # None when the trigger came before the new version served anything (e.g.
             # Recreate's own downtime set off the alert): there was nothing to detect.
-            first = r.first_served_at.get(ro.version)
+            seen = [r.first_served_at.get(ro.version), r.first_mirrored_at.get(ro.version)]
+            first = min((t for t in seen if t is not None), default=None)
             if first is not None and first <= ro.rollback.at:
                 detect_s = ro.rollback.at - first
             if ro.rollback_done_at is not None:
                 rollback_s = ro.rollback_done_at - ro.rollback.at
-        end = ro.ended_at if ro.ended_at is not None else duration
+        end = settled_at(world.cluster.pod_count_log, ro.ended_at, replicas, duration)
         steady = replicas * (end - ro.started_at)
         if steady > 0:
             used = step_integral(world.cluster.pod_count_log, ro.started_at, end)
@@ -157,6 +190,10 @@ def build_result(world: World, seed: int) -> Result:
         "extra_cost": extra_cost,
         "outcome": outcome,
         "in_flight": in_flight,
+        "users_flipped": r.users_flipped(),
+        "mirrored_requests": int(sum(r.mirrored)),
+        "shadow_mismatches": r.shadow_mismatches,
+        "duplicate_writes": r.duplicate_writes,
     }
     assert tuple(record) == SUMMARY_FIELDS, "metrics.SUMMARY and the record disagree"
     events = pd.DataFrame(

@@ -10,7 +10,7 @@ the moment all user traffic is served by the stable version at full ready capaci
 from __future__ import annotations
 
 from collections.abc import Generator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import simpy
@@ -49,6 +49,32 @@ class Rollout:
     rollback_done_at: float | None = None
     process: simpy.Process | None = None
     rollback_on_deadline: bool = False
+    #: Succeeds on a ``promote`` plan action (Argo: end a pause or an inconclusive wait);
+    #: a strategy that waits for it replaces it with a fresh event afterwards.
+    promote_event: simpy.Event | None = None
+    #: Role → version for analysis queries (canary, stable, preview, active).
+    roles: dict[str, str] = field(default_factory=dict)
+    #: The canary weight the strategy asks for (percent), for the timeline.
+    weight_asked: float | None = None
+
+    def finish(self, outcome: str, now: float, recorder: Recorder) -> None:
+        """The rollout is over: ``completed`` or ``rolled_back``."""
+        if self.ended_at is None:
+            self.ended_at, self.outcome = now, outcome
+            recorder.tracking = False
+            recorder.event(
+                now,
+                "RolloutCompleted" if outcome == "completed" else "RolloutAborted",
+                "rollout",
+                self.version,
+                outcome,
+            )
+
+    def wait_promote(self, env: simpy.Environment) -> simpy.Event:
+        """An event for the next ``promote`` action."""
+        if self.promote_event is None or self.promote_event.triggered:
+            self.promote_event = env.event()
+        return self.promote_event
 
 
 def k8s_rollout(
@@ -61,6 +87,7 @@ def k8s_rollout(
     strategy, scaling the bad replica set down as an old one.
     """
     try:
+        dep.suspended = False
         dep.set_template(ro.version, ro.strategy)
         recorder.event(env.now, "DeploymentStarted", "deployment", ro.version, ro.strategy.label)
         if ro.rollback_on_deadline:
@@ -74,8 +101,9 @@ def k8s_rollout(
                     recorder,
                 )
             )
+        recorder.tracking = True
         yield dep.until_complete()
-        ro.ended_at, ro.outcome = env.now, "completed"
+        ro.finish("completed", env.now, recorder)
         yield env.event()  # stays undoable: a later manual rollback still applies
     except simpy.Interrupt as intr:
         cause: RollbackRequested = intr.cause
@@ -84,7 +112,8 @@ def k8s_rollout(
         )
         dep.set_template(ro.stable)
         yield dep.until_complete()
-        ro.ended_at, ro.outcome = env.now, "rolled_back"
+        ro.ended_at = None  # an undo after completion ends the rollout again
+        ro.finish("rolled_back", env.now, recorder)
 
 
 def request_rollback(
@@ -99,16 +128,8 @@ def request_rollback(
     Only the first cause counts; a rollout that has nothing to undo ignores it.
     Returns whether the request was taken.
     """
-    if ro is None or ro.rollback is not None or ro.process is None:
+    if ro is None or ro.process is None or not mark_rollback(ro, cause, recorder):
         return False
-    ro.rollback = cause
-    recorder.event(
-        cause.at,
-        "RollbackRequested",
-        "deployment",
-        ro.version,
-        f"{cause.reason}: {cause.message}".rstrip(": "),
-    )
     proc = ro.process
 
     def _interrupt(_e: simpy.Event | None = None) -> None:
@@ -122,17 +143,38 @@ def request_rollback(
     return True
 
 
+def mark_rollback(ro: Rollout, cause: RollbackRequested, recorder: Recorder) -> bool:
+    """Record ``cause`` as the rollout's rollback trigger (the first one wins).
+
+    A strategy whose own analysis failed calls this directly: a process cannot interrupt
+    itself, it goes straight to its abort path.
+    """
+    if ro.rollback is not None:
+        return False
+    ro.rollback = cause
+    recorder.event(
+        cause.at,
+        "RollbackRequested",
+        "deployment",
+        ro.version,
+        f"{cause.reason}: {cause.message}".rstrip(": "),
+    )
+    return True
+
+
 def watch_rollback_done(ro: Rollout, balancer: Balancer, replicas: int) -> None:
     """Stamp ``ro.rollback_done_at`` when users are all back on stable at full capacity.
 
-    "All back" means every listed endpoint is a stable pod, and at least ``replicas``
-    of them can serve. Checked on every balancer change after the trigger.
+    "All back" means every endpoint that user requests can reach under the routing
+    table is a stable pod, and at least ``replicas`` of them can serve (a shadow or a
+    canary at weight 0 may still be listed). Checked on every balancer change after the
+    trigger.
     """
 
     def check() -> None:
         if ro.rollback is None or ro.rollback_done_at is not None:
             return
-        eps = balancer.endpoints
+        eps = balancer.user_endpoints()
         if any(p.version != ro.stable for p in eps):
             return
         if sum(1 for p in eps if p.can_serve(balancer.env.now)) >= replicas:

@@ -18,67 +18,25 @@ from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import (
-    BaseModel,
     BeforeValidator,
-    ConfigDict,
     Field,
     ValidationError,
     model_validator,
 )
-from pydantic.alias_generators import to_camel
 from pydantic_core import PydanticCustomError
 
 from simdeploy import dists
-from simdeploy.durations import format_duration, parse_duration
+from simdeploy.durations import format_duration
 from simdeploy.metrics import SUMMARY_FIELDS
+from simdeploy.progressive import (
+    AnalysisTemplate,
+    ArgoBlueGreen,
+    ArgoCanary,
+    FlaggerCanary,
+    Shadow,
+)
 from simdeploy.replica_math import InvalidRolloutSpec, validate_rolling_update
-
-
-class ScenarioError(ValueError):
-    """A scenario that cannot be run. ``errors`` holds one line per problem."""
-
-    def __init__(self, errors: list[str]) -> None:
-        self.errors = errors
-        super().__init__("; ".join(errors))
-
-
-Duration = Annotated[float, BeforeValidator(parse_duration)]
-
-
-# An int or "N%"; the Kubernetes validation rules (and messages) live in replica_math.
-IntOrPercent = int | str
-Fraction = Annotated[float, Field(ge=0.0, le=1.0)]
-
-
-class Strict(BaseModel):
-    """Base model: camelCase aliases, snake_case names, unknown keys rejected with a hint."""
-
-    model_config = ConfigDict(
-        alias_generator=to_camel, populate_by_name=True, frozen=True, extra="forbid"
-    )
-
-    @model_validator(mode="before")
-    @classmethod
-    def _unknown_keys(cls, data: Any) -> Any:
-        if not isinstance(data, dict):
-            return data
-        known: set[str] = set()
-        for name, field in cls.model_fields.items():
-            known.add(name)
-            if field.alias:
-                known.add(field.alias)
-        for key in data:
-            if key not in known:
-                aliases = sorted(f.alias or n for n, f in cls.model_fields.items())
-                close = difflib.get_close_matches(str(key), aliases, n=1, cutoff=0.6)
-                hint = (
-                    f"; did you mean '{close[0]}'?" if close else f"; known: {', '.join(aliases)}"
-                )
-                raise PydanticCustomError(
-                    "unknown_field", "unknown field{hint}", {"key": str(key), "hint": hint}
-                )
-        return data
-
+from simdeploy.spec import Duration, Fraction, IntOrPercent, ScenarioError, Strict
 
 # --- distributions -------------------------------------------------------------------
 
@@ -191,11 +149,45 @@ class RollingUpdate(Strict):
     max_unavailable: IntOrPercent = "25%"
 
 
-class Strategy(Strict):
-    """Kubernetes' ``spec.strategy``: ``{type: Recreate}`` or ``{type: RollingUpdate, ...}``."""
+#: Strategy block key → strategy type; Kubernetes' own types use ``type:``.
+BLOCKS = {
+    "canary": "Canary",
+    "blueGreen": "BlueGreen",
+    "flagger": "Flagger",
+    "shadow": "Shadow",
+}
 
-    type: Literal["Recreate", "RollingUpdate"] = "RollingUpdate"
+
+class Strategy(Strict):
+    """A deployment strategy, spelled as its tool spells it.
+
+    Kubernetes: ``{type: Recreate}`` or ``{type: RollingUpdate, rollingUpdate: {...}}``.
+    Argo Rollouts: ``{canary: {steps: [...]}}`` or ``{blueGreen: {...}}``. Flagger:
+    ``{flagger: {analysis: {...}}}``. Shadow: ``{shadow: {...}}``. The block names the type.
+    """
+
+    type: Literal["Recreate", "RollingUpdate", "Canary", "BlueGreen", "Flagger", "Shadow"] = (
+        "RollingUpdate"
+    )
     rolling_update: RollingUpdate | None = None
+    canary: ArgoCanary | None = None
+    blue_green: ArgoBlueGreen | None = None
+    flagger: FlaggerCanary | None = None
+    shadow: Shadow | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _type_from_block(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            blocks = [k for k in BLOCKS if data.get(k) is not None]
+            if len(blocks) > 1:
+                raise ValueError(f"give one strategy block, not {' and '.join(blocks)}")
+            if blocks:
+                want = BLOCKS[blocks[0]]
+                if data.get("type", want) != want:
+                    raise ValueError(f"type: {data['type']} does not match the {blocks[0]} block")
+                data = {**data, "type": want}
+        return data
 
     @model_validator(mode="after")
     def _k8s_rules(self) -> Strategy:
@@ -203,6 +195,8 @@ class Strategy(Strict):
             raise ValueError(
                 "rollingUpdate: Forbidden: may not be specified when strategy `type` is 'Recreate'"
             )
+        if self.type in BLOCKS.values() and getattr(self, _field(self.type)) is None:
+            raise ValueError(f"type {self.type} needs its {_block(self.type)} block")
         if self.type == "RollingUpdate":
             ru = self.rolling_update or RollingUpdate()
             try:
@@ -222,8 +216,26 @@ class Strategy(Strict):
     def label(self) -> str:
         if self.type == "Recreate":
             return "Recreate"
-        ru = self.rolling
-        return f"RollingUpdate(maxSurge={ru.max_surge}, maxUnavailable={ru.max_unavailable})"
+        if self.type == "RollingUpdate":
+            ru = self.rolling
+            return f"RollingUpdate(maxSurge={ru.max_surge}, maxUnavailable={ru.max_unavailable})"
+        if self.type == "Canary" and self.canary is not None:
+            router = "traffic router" if self.canary.routed else "no traffic router"
+            return f"Canary ({len(self.canary.steps)} steps, {router})"
+        return self.type
+
+
+def _block(type_: str) -> str:
+    return next(k for k, v in BLOCKS.items() if v == type_)
+
+
+def _field(type_: str) -> str:
+    return {
+        "Canary": "canary",
+        "BlueGreen": "blue_green",
+        "Flagger": "flagger",
+        "Shadow": "shadow",
+    }[type_]
 
 
 class Service(Strict):
@@ -332,10 +344,11 @@ class Traffic(Strict):
 
 
 class Action(Strict):
-    """A timed plan action: ``deploy`` a version (with a strategy) or ``rollback`` (undo)."""
+    """A timed plan action: ``deploy`` a version (with a strategy), ``rollback`` (undo,
+    or Argo's abort), ``promote`` (Argo's promote: ends a pause or an inconclusive wait)."""
 
     at: Duration
-    action: Literal["deploy", "rollback"]
+    action: Literal["deploy", "rollback", "promote"]
     version: str | None = None
     strategy: Strategy | None = None
 
@@ -343,8 +356,8 @@ class Action(Strict):
     def _fields(self) -> Action:
         if self.action == "deploy" and not self.version:
             raise ValueError("deploy needs 'version'")
-        if self.action == "rollback" and (self.version or self.strategy):
-            raise ValueError("rollback takes only 'at' (it undoes the last deploy)")
+        if self.action in ("rollback", "promote") and (self.version or self.strategy):
+            raise ValueError(f"{self.action} takes only 'at' (it acts on the last deploy)")
         return self
 
 
@@ -426,12 +439,13 @@ class Scenario(Strict):
     service: Service
     traffic: Traffic = Traffic()
     versions: dict[str, Version]
-    plan: list[Action] = []
+    plan: list[Action] = Field(default_factory=list)
     rollback: Rollback = Rollback()
     slo: Slo = Slo()
     simulation: Simulation = Simulation()
-    expect: dict[str, Expect] = {}
-    compare: dict[str, Strategy] = {}
+    expect: dict[str, Expect] = Field(default_factory=dict)
+    compare: dict[str, Strategy] = Field(default_factory=dict)
+    analysis_templates: dict[str, AnalysisTemplate] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _cross_refs(self) -> Scenario:
@@ -451,6 +465,28 @@ class Scenario(Strict):
                         "end": format_duration(self.simulation.duration),
                     },
                 )
+        strategies = [("service.strategy", self.service.strategy)]
+        strategies += [
+            (f"plan[{i}].strategy", a.strategy)
+            for i, a in enumerate(self.plan)
+            if a.strategy is not None
+        ]
+        strategies += [(f"compare.{n}", st) for n, st in self.compare.items()]
+        for path, st in strategies:
+            for ref in _template_refs(st):
+                if ref not in self.analysis_templates:
+                    known = sorted(self.analysis_templates)
+                    close = difflib.get_close_matches(ref, known, n=1)
+                    hint = (
+                        f"; did you mean '{close[0]}'?"
+                        if close
+                        else (f"; known: {', '.join(known)}" if known else "; none are defined")
+                    )
+                    raise PydanticCustomError(
+                        "unknown_template",
+                        "{path}: unknown analysis template '{ref}' (analysisTemplates){hint}",
+                        {"path": path, "ref": ref, "hint": hint},
+                    )
         for key in self.expect:
             root = key.split(".", 1)[0]
             if root not in SUMMARY_FIELDS:
@@ -483,6 +519,16 @@ class Scenario(Strict):
     def with_seed(self, seed: int) -> Scenario:
         sim = self.simulation.model_copy(update={"seed": seed})
         return self.model_copy(update={"simulation": sim})
+
+
+def _template_refs(st: Strategy) -> list[str]:
+    runs = []
+    if st.canary is not None:
+        runs += [step.analysis for step in st.canary.steps if step.analysis is not None]
+        runs.append(st.canary.analysis)
+    if st.blue_green is not None:
+        runs += [st.blue_green.pre_promotion_analysis, st.blue_green.post_promotion_analysis]
+    return [t.template_name for r in runs if r is not None for t in r.templates]
 
 
 def _ref_error(path: str, value: str, known: list[str]) -> PydanticCustomError:
@@ -519,7 +565,7 @@ def format_validation_error(exc: ValidationError) -> list[str]:
         msg = err["msg"]
         if err["type"] == "unknown_field":
             loc = (*loc, ctx["key"])
-        if err["type"] in ("unknown_version", "after_end", "unknown_metric"):
+        if err["type"] in ("unknown_version", "after_end", "unknown_metric", "unknown_template"):
             lines.append(msg)
             continue
         if err["type"] == "missing":

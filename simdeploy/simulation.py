@@ -18,6 +18,7 @@ import numpy as np
 import simpy
 
 from simdeploy.balancer import Balancer
+from simdeploy.bucketing import bucket_many
 from simdeploy.cluster import Cluster
 from simdeploy.deployment import Deployment
 from simdeploy.recorder import Recorder
@@ -32,6 +33,7 @@ from simdeploy.rollback import (
     watch_rollback_done,
 )
 from simdeploy.scenario import Action, Scenario
+from simdeploy.strategies import get_strategy
 from simdeploy.traffic import DataPlane, VersionModel
 
 
@@ -55,16 +57,28 @@ class World:
     data_plane: DataPlane
     rollouts: list[Rollout] = field(default_factory=list)
 
+    seed: int = 0
+
     @property
     def rollout(self) -> Rollout | None:
         return self.rollouts[-1] if self.rollouts else None
+
+    def stream(self, name: str) -> np.random.Generator:
+        """A named random stream of this run (see :func:`stream`)."""
+        return stream(self.seed, name)
+
+    def cohort_mask(self, key: str, share: float) -> bytearray:
+        """Users in a sticky cohort of ``share``: LaunchDarkly bucketing of each user id
+        under ``key``, so the same users are picked in every run and every strategy."""
+        buckets = bucket_many(key, "cohort", range(self.scenario.traffic.users))
+        return bytearray(1 if b < share else 0 for b in buckets)
 
 
 def build_world(scenario: Scenario, seed: int) -> World:
     env = simpy.Environment()
     sim, svc = scenario.simulation, scenario.service
     versions = tuple(scenario.versions)
-    recorder = Recorder(versions, sim.duration, sim.bucket)
+    recorder = Recorder(versions, sim.duration, sim.bucket, scenario.traffic.users)
     balancer = Balancer(
         env,
         svc.balancer.policy,
@@ -91,7 +105,7 @@ def build_world(scenario: Scenario, seed: int) -> World:
     deployment = Deployment(
         env, cluster, svc.replicas, svc.version, svc.strategy, svc.progress_deadline_seconds
     )
-    return World(env, scenario, recorder, balancer, cluster, deployment, data_plane)
+    return World(env, scenario, recorder, balancer, cluster, deployment, data_plane, seed=seed)
 
 
 def run_plan(env: simpy.Environment, world: World) -> Generator[simpy.Event, Any, None]:
@@ -115,10 +129,19 @@ def apply_action(env: simpy.Environment, world: World, action: Action) -> None:
             rollback_on_deadline=world.scenario.rollback.on_progress_deadline,
         )
         world.rollouts.append(ro)
-        ro.process = env.process(k8s_rollout(env, dep, ro, rec))
+        impl = get_strategy(strategy.type)
+        if impl.run is not None:
+            ro.process = env.process(impl.run(env, world, ro))
+        else:
+            ro.process = env.process(k8s_rollout(env, dep, ro, rec))
         watch_rollback_done(ro, world.balancer, dep.replicas)
     elif action.action == "rollback":
         request_rollback(env, world.rollout, RollbackRequested(MANUAL, env.now, "plan"), rec)
+    elif action.action == "promote":
+        ro = world.rollout
+        rec.event(env.now, "Promote", "rollout", ro.version if ro else "", "plan")
+        if ro is not None and ro.promote_event is not None and not ro.promote_event.triggered:
+            ro.promote_event.succeed()
 
 
 #: Priority below SimPy's NORMAL (1): among events at the same instant, runs last.
@@ -150,6 +173,10 @@ def sample_state(env: simpy.Environment, world: World) -> Generator[simpy.Event,
             row[f"pods_{pod.version}"] += 1
             row[f"ready_{pod.version}"] += pod.ready
             row[f"terminating_{pod.version}"] += pod.terminating
+        ro = world.rollout
+        row["weight_asked"] = (
+            ro.weight_asked if ro is not None and ro.weight_asked is not None else float("nan")
+        )
         row["endpoints"] = len(bal.endpoints)
         row["serving_endpoints"] = sum(bal.serving_by_version().values())
         rec.samples.append(row)

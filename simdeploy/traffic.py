@@ -32,16 +32,40 @@ BATCH = 4096
 
 
 class Request:
-    """One user request while it waits or is served. ``alive`` False once it has an outcome."""
+    """One request while it waits or is served. ``alive`` False once it has an outcome.
 
-    __slots__ = ("alive", "bucket", "t", "user", "write")
+    ``mirror`` marks a shadow copy (its outcome never reaches a user); ``pair`` links a
+    user request and its shadow copy so their outcomes can be compared.
+    """
 
-    def __init__(self, t: float, bucket: int, user: int, write: bool) -> None:
+    __slots__ = ("alive", "bucket", "mirror", "pair", "t", "user", "write")
+
+    def __init__(
+        self,
+        t: float,
+        bucket: int,
+        user: int,
+        write: bool,
+        mirror: bool = False,
+        pair: Pair | None = None,
+    ) -> None:
         self.t = t
         self.bucket = bucket
         self.user = user
         self.write = write
+        self.mirror = mirror
+        self.pair = pair
         self.alive = True
+
+
+class Pair:
+    """The outcomes of a user request and of its shadow copy, compared when both are in."""
+
+    __slots__ = ("mirror_ok", "user_ok")
+
+    def __init__(self) -> None:
+        self.user_ok: bool | None = None
+        self.mirror_ok: bool | None = None
 
 
 @dataclass(eq=False)
@@ -186,7 +210,6 @@ class DataPlane:
         self.end_s = end_s
         self.no_pod = len(recorder.versions)
         self._arrivals = arrivals(traffic.rate_profile, traffic, rng)
-        self._pending: Request | None = None
 
     def start(self) -> None:
         self._schedule_next()
@@ -204,27 +227,62 @@ class DataPlane:
     def _on_arrival(self, ev: simpy.Event) -> None:
         user, write = ev.value
         now = self.env.now
-        recorder = self.recorder
-        b = recorder.arrival(now)
-        pod = self.balancer.route()
+        bal = self.balancer
+        b = self.recorder.arrival(now)
+        req = Request(now, b, user, write)
+        mirror = bal.routing.mirror
+        if (
+            mirror is not None
+            and (not mirror.reads_only or not write)
+            and (mirror.share >= 1.0 or bal.uniform() < mirror.share)
+        ):
+            req.pair = Pair()
+            self._admit(bal.pick_mirror(), Request(now, b, user, write, True, req.pair))
+        self._admit(bal.route(user), req)
+        self._schedule_next()
+
+    def _admit(self, pod: Pod | None, req: Request) -> None:
+        """A request reaches ``pod`` (or no pod): fail it at once, serve it, or queue it."""
         if pod is None:
-            recorder.count(b, self.no_pod, rec.I_NO_ENDPOINT, None, user)
+            self._outcome(req, self.no_pod, rec.I_NO_ENDPOINT, None)
         elif not pod.accepting:
-            recorder.count(b, pod.vidx, rec.I_REFUSED, None, user)
+            self._outcome(req, pod.vidx, rec.I_REFUSED, None)
         else:
-            model = pod.model
-            if model.name not in recorder.first_served_at:
-                recorder.first_served_at[model.name] = now
+            now = req.t
+            first = self.recorder.first_mirrored_at if req.mirror else self.recorder.first_served_at
+            if pod.version not in first:
+                first[pod.version] = now
             if now < pod.warm_at or now >= pod.unhealthy_at:
                 # Not warmed up yet (or gone bad): the app answers with an error at once.
-                recorder.count(b, pod.vidx, rec.I_APP_ERROR, 0.0, user)
+                self._outcome(req, pod.vidx, rec.I_APP_ERROR, 0.0)
+            elif pod.busy < pod.concurrency:
+                self._serve(pod, req)
             else:
-                req = Request(now, b, user, write)
-                if pod.busy < pod.concurrency:
-                    self._serve(pod, req)
-                else:
-                    pod.queue.append(req)
-        self._schedule_next()
+                pod.queue.append(req)
+
+    def inject(self, pod: Pod | None, write: bool = False) -> None:
+        """A synthetic request (a smoke test against a preview Service): served like any
+        request, counted with the shadow traffic, never seen by a user."""
+        now = self.env.now
+        self._admit(pod, Request(now, self.recorder.bucket(now), -1, write, True))
+
+    def _outcome(self, req: Request, v: int, outcome: int, latency_s: float | None) -> None:
+        req.alive = False
+        if req.mirror:
+            mirror = self.balancer.routing.mirror
+            separate = mirror is not None and mirror.separate_database
+            dup = req.write and outcome == rec.I_OK and not separate
+            self.recorder.count_mirror(req.bucket, v, outcome, dup)
+        else:
+            self.recorder.count(req.bucket, v, outcome, latency_s, req.user)
+        pair = req.pair
+        if pair is not None:
+            if req.mirror:
+                pair.mirror_ok = outcome == rec.I_OK
+            else:
+                pair.user_ok = outcome == rec.I_OK
+            if pair.user_ok is not None and pair.mirror_ok is not None:
+                self.recorder.shadow_compared(pair.user_ok != pair.mirror_ok)
 
     def _serve(self, pod: Pod, req: Request) -> None:
         pod.busy += 1
@@ -237,7 +295,6 @@ class DataPlane:
         if not req.alive:  # killed in flight: already counted
             return
         now = self.env.now
-        req.alive = False
         pod.busy -= 1
         pod.in_flight.discard(req)
         model = pod.model
@@ -249,7 +306,7 @@ class DataPlane:
             if now >= pod.bug_from and (model.bug_users is None or model.bug_users[req.user]):
                 p_err += model.bug_error_rate
             outcome = rec.I_APP_ERROR if p_err > 0 and model.uniform.next() < p_err else rec.I_OK
-        self.recorder.count(req.bucket, pod.vidx, outcome, latency, req.user)
+        self._outcome(req, pod.vidx, outcome, latency)
         self._next_from_queue(pod, now)
 
     def _next_from_queue(self, pod: Pod, now: float) -> None:
@@ -258,8 +315,7 @@ class DataPlane:
             req = queue.popleft()
             if now - req.t >= self.timeout_s:
                 # The client gave up while it queued; the server finds a closed socket.
-                req.alive = False
-                self.recorder.count(req.bucket, pod.vidx, rec.I_TIMEOUT, self.timeout_s, req.user)
+                self._outcome(req, pod.vidx, rec.I_TIMEOUT, self.timeout_s)
                 continue
             self._serve(pod, req)
         drained = pod.drained
@@ -272,8 +328,7 @@ class DataPlane:
         now = self.env.now
         for req in list(pod.in_flight) + list(pod.queue):
             if req.alive:
-                req.alive = False
-                self.recorder.count(req.bucket, pod.vidx, rec.I_KILLED, now - req.t, req.user)
+                self._outcome(req, pod.vidx, rec.I_KILLED, now - req.t)
                 killed += 1
         pod.in_flight.clear()
         pod.queue.clear()
@@ -281,4 +336,8 @@ class DataPlane:
         return killed
 
     def in_flight(self, pods: list[Pod]) -> int:
-        return sum(p.outstanding for p in pods)
+        """User requests still queued or in service (shadow copies are not user requests)."""
+        return sum(
+            sum(1 for r in p.in_flight if not r.mirror) + sum(1 for r in p.queue if not r.mirror)
+            for p in pods
+        )

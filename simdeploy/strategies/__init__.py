@@ -1,17 +1,19 @@
-"""Strategy registry: one module per strategy, each with a ``sync(deployment) -> bool``.
+"""Strategy registry: one module per strategy.
 
-``sync`` is one reconcile pass in the spirit of the Kubernetes controller's
-``rolloutRolling`` / ``rolloutRecreate``: it performs at most one scale action and
-returns True when it changed something (the controller then runs another pass).
+Kubernetes strategies (Recreate, RollingUpdate) have ``sync(deployment) -> bool``: one
+reconcile pass in the spirit of the controller's ``rolloutRolling`` / ``rolloutRecreate``,
+performing at most one scale action; the Deployment controller calls it. Progressive
+strategies (Argo canary and blue/green, Flagger, shadow) have ``run(env, world, rollout)``:
+the rollout's own SimPy process, which a rollback interrupts with its cause.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from simdeploy.strategies import recreate, rolling
+from simdeploy.strategies import blue_green, canary, flagger, recreate, rolling, shadow
 
 if TYPE_CHECKING:
     from simdeploy.deployment import Deployment
@@ -20,12 +22,17 @@ if TYPE_CHECKING:
 @dataclass(frozen=True)
 class StrategyImpl:
     name: str
-    sync: Callable[[Deployment], bool]
+    sync: Callable[[Deployment], bool] | None = None
+    run: Callable[..., Generator[Any, Any, None]] | None = None
 
 
 STRATEGIES: dict[str, StrategyImpl] = {
-    "Recreate": StrategyImpl("Recreate", recreate.sync),
-    "RollingUpdate": StrategyImpl("RollingUpdate", rolling.sync),
+    "Recreate": StrategyImpl("Recreate", sync=recreate.sync),
+    "RollingUpdate": StrategyImpl("RollingUpdate", sync=rolling.sync),
+    "Canary": StrategyImpl("Canary", run=canary.run),
+    "BlueGreen": StrategyImpl("BlueGreen", run=blue_green.run),
+    "Flagger": StrategyImpl("Flagger", run=flagger.run),
+    "Shadow": StrategyImpl("Shadow", run=shadow.run),
 }
 
 
