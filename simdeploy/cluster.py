@@ -155,6 +155,9 @@ class Cluster:
         self.pod_count = 0
         #: (time, pods in existence) at each change: the step function behind pod_seconds.
         self.pod_count_log: list[tuple[float, int]] = [(0.0, 0)]
+        #: Every scale action: (time, replica set, owner, version, new spec, Σ spec of the
+        #: owner's replica sets, active pods of the owner) — what a controller counts.
+        self.scale_log: list[tuple[float, str, str, str, int, int, int]] = []
         self._serial = 0
         self._revision = 0
 
@@ -212,6 +215,7 @@ class Cluster:
                 + (f" ({reason})" if reason else ""),
             )
         active = rs.active()
+        owned = [r for r in self.replica_sets if r.owner == rs.owner]
         if len(active) < replicas:
             for _ in range(replicas - len(active)):
                 self._create_pod(rs)
@@ -221,6 +225,18 @@ class Cluster:
                 : len(active) - replicas
             ]:
                 self.delete_pod(pod)
+        if old != replicas:
+            self.scale_log.append(
+                (
+                    self.env.now,
+                    rs.name,
+                    rs.owner,
+                    rs.version,
+                    replicas,
+                    sum(r.spec_replicas for r in owned),
+                    sum(len(r.active()) for r in owned),
+                )
+            )
         self.notify()
 
     def start_steady(self, rs: ReplicaSet, replicas: int) -> None:

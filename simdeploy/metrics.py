@@ -19,7 +19,8 @@ SUMMARY: dict[str, tuple[str, str]] = {
     "time_to_detect_s": ("s", "first request served by the new version to the rollback trigger"),
     "rollback_time_s": (
         "s",
-        "rollback trigger to all user traffic on the stable version at full ready capacity",
+        "rollback carried out (trigger + reaction delay) to all user traffic on the stable "
+        "version at full ready capacity",
     ),
     "peak_pods": ("", "most pods in existence at once, terminating ones included"),
     "pod_seconds": ("pod·s", "pod-seconds over the whole run"),

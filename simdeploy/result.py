@@ -28,6 +28,8 @@ class Result:
     percentiles, pods by version and state, endpoints). ``events``: control-plane events
     with a reason, like Kubernetes events. ``status``: deployment status after each
     controller sync that changed it (spec total, replicas, updated, ready, available, pods).
+    ``scaling``: every scale action of any controller (Deployment, Argo, Flagger, shadow):
+    replica set, owner, version, its new spec, and the owner's Σ spec and active pods after it.
     """
 
     name: str
@@ -36,6 +38,7 @@ class Result:
     timeline: pd.DataFrame
     events: pd.DataFrame
     status: pd.DataFrame
+    scaling: pd.DataFrame | None = None
 
     @property
     def summary(self) -> pd.Series:
@@ -161,12 +164,13 @@ def build_result(world: World, seed: int) -> Result:
         if ro.rollback is not None:
             # None when the trigger came before the new version served anything (e.g.
             # Recreate's own downtime set off the alert): there was nothing to detect.
-            seen = [r.first_served_at.get(ro.version), r.first_mirrored_at.get(ro.version)]
-            first = min((t for t in seen if t is not None), default=None)
+            # The first user request the new version served; for a shadow, which never
+            # serves users, its first mirrored request.
+            first = r.first_served_at.get(ro.version, r.first_mirrored_at.get(ro.version))
             if first is not None and first <= ro.rollback.at:
                 detect_s = ro.rollback.at - first
-            if ro.rollback_done_at is not None:
-                rollback_s = ro.rollback_done_at - ro.rollback.at
+            if ro.rollback_done_at is not None and ro.rollback_started_at is not None:
+                rollback_s = ro.rollback_done_at - ro.rollback_started_at
         end = settled_at(world.cluster.pod_count_log, ro.ended_at, replicas, duration)
         steady = replicas * (end - ro.started_at)
         if steady > 0:
@@ -213,4 +217,16 @@ def build_result(world: World, seed: int) -> Result:
             "template",
         ],
     )
-    return Result(sc.name, seed, record, timeline, events, status)
+    scaling = pd.DataFrame(
+        world.cluster.scale_log,
+        columns=[
+            "t",
+            "replica_set",
+            "owner",
+            "version",
+            "spec",
+            "owner_spec_total",
+            "owner_active_pods",
+        ],
+    )
+    return Result(sc.name, seed, record, timeline, events, status, scaling)

@@ -1,10 +1,15 @@
 """Rollouts, rollback causes and the triggers that raise them (control plane).
 
 A deploy action starts a :class:`Rollout`. Rollback is an interrupt carrying a cause,
-:class:`RollbackRequested` (reason and time ``at``), raised by whatever detected the
-problem: a scheduled manual action, the SLO alert (a team without automated analysis),
-or the progress deadline. ``rollback_time_s`` is measured from the cause's ``at`` to
-the moment all user traffic is served by the stable version at full ready capacity.
+:class:`RollbackRequested` (reason and detection time ``at``), raised by whatever
+detected the problem: a scheduled manual action, analysis, the SLO alert (a team without
+automated analysis, whose human acts ``reactionDelay`` later), or the progress deadline.
+
+The timeline of a bad release is then split in three: ``time_to_detect_s`` (first
+request served by the new version → ``at``), the reaction delay (``at`` → the rollback
+is carried out; 0 for automation), and ``rollback_time_s`` (carried out → all user
+traffic on the stable version at full ready capacity): the speed of the mechanism
+itself, which is what the reference article compares across strategies.
 """
 
 from __future__ import annotations
@@ -46,6 +51,8 @@ class Rollout:
     ended_at: float | None = None
     outcome: str = "running"
     rollback: RollbackRequested | None = None
+    #: When the rollback was carried out: the trigger's ``at`` plus any human reaction delay.
+    rollback_started_at: float | None = None
     rollback_done_at: float | None = None
     process: simpy.Process | None = None
     rollback_on_deadline: bool = False
@@ -133,6 +140,7 @@ def request_rollback(
     proc = ro.process
 
     def _interrupt(_e: simpy.Event | None = None) -> None:
+        ro.rollback_started_at = env.now
         if proc.is_alive:
             proc.interrupt(cause)
 
@@ -152,6 +160,7 @@ def mark_rollback(ro: Rollout, cause: RollbackRequested, recorder: Recorder) -> 
     if ro.rollback is not None:
         return False
     ro.rollback = cause
+    ro.rollback_started_at = cause.at  # request_rollback moves it past a reaction delay
     recorder.event(
         cause.at,
         "RollbackRequested",
@@ -174,6 +183,8 @@ def watch_rollback_done(ro: Rollout, balancer: Balancer, replicas: int) -> None:
     def check() -> None:
         if ro.rollback is None or ro.rollback_done_at is not None:
             return
+        if ro.rollback_started_at is None or balancer.env.now < ro.rollback_started_at:
+            return  # detected, but nobody has acted yet
         eps = balancer.user_endpoints()
         if any(p.version != ro.stable for p in eps):
             return

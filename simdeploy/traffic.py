@@ -21,6 +21,7 @@ import simpy
 from simpy.events import Timeout
 
 from simdeploy import recorder as rec
+from simdeploy.balancer import Mirror
 from simdeploy.dists import BatchSampler, Distribution
 
 if TYPE_CHECKING:
@@ -34,8 +35,9 @@ BATCH = 4096
 class Request:
     """One request while it waits or is served. ``alive`` False once it has an outcome.
 
-    ``mirror`` marks a shadow copy (its outcome never reaches a user); ``pair`` links a
-    user request and its shadow copy so their outcomes can be compared.
+    ``mirror`` is the mirror rule a shadow copy was made under (None for a user request;
+    its outcome never reaches a user); ``pair`` links a user request and its shadow copy
+    so their outcomes can be compared.
     """
 
     __slots__ = ("alive", "bucket", "mirror", "pair", "t", "user", "write")
@@ -46,7 +48,7 @@ class Request:
         bucket: int,
         user: int,
         write: bool,
-        mirror: bool = False,
+        mirror: Mirror | None = None,
         pair: Pair | None = None,
     ) -> None:
         self.t = t
@@ -56,6 +58,10 @@ class Request:
         self.mirror = mirror
         self.pair = pair
         self.alive = True
+
+
+#: The "mirror rule" of synthetic requests (smoke tests): not users, no side effects.
+SYNTHETIC = Mirror(frozenset(), 0.0, separate_database=True)
 
 
 class Pair:
@@ -237,7 +243,7 @@ class DataPlane:
             and (mirror.share >= 1.0 or bal.uniform() < mirror.share)
         ):
             req.pair = Pair()
-            self._admit(bal.pick_mirror(), Request(now, b, user, write, True, req.pair))
+            self._admit(bal.pick_mirror(), Request(now, b, user, write, mirror, req.pair))
         self._admit(bal.route(user), req)
         self._schedule_next()
 
@@ -249,7 +255,8 @@ class DataPlane:
             self._outcome(req, pod.vidx, rec.I_REFUSED, None)
         else:
             now = req.t
-            first = self.recorder.first_mirrored_at if req.mirror else self.recorder.first_served_at
+            rec_ = self.recorder
+            first = rec_.first_served_at if req.mirror is None else rec_.first_mirrored_at
             if pod.version not in first:
                 first[pod.version] = now
             if now < pod.warm_at or now >= pod.unhealthy_at:
@@ -264,20 +271,18 @@ class DataPlane:
         """A synthetic request (a smoke test against a preview Service): served like any
         request, counted with the shadow traffic, never seen by a user."""
         now = self.env.now
-        self._admit(pod, Request(now, self.recorder.bucket(now), -1, write, True))
+        self._admit(pod, Request(now, self.recorder.bucket(now), -1, write, SYNTHETIC))
 
     def _outcome(self, req: Request, v: int, outcome: int, latency_s: float | None) -> None:
         req.alive = False
-        if req.mirror:
-            mirror = self.balancer.routing.mirror
-            separate = mirror is not None and mirror.separate_database
-            dup = req.write and outcome == rec.I_OK and not separate
+        if req.mirror is not None:
+            dup = req.write and outcome == rec.I_OK and not req.mirror.separate_database
             self.recorder.count_mirror(req.bucket, v, outcome, dup)
         else:
             self.recorder.count(req.bucket, v, outcome, latency_s, req.user)
         pair = req.pair
         if pair is not None:
-            if req.mirror:
+            if req.mirror is not None:
                 pair.mirror_ok = outcome == rec.I_OK
             else:
                 pair.user_ok = outcome == rec.I_OK
@@ -303,7 +308,11 @@ class DataPlane:
             outcome, latency = rec.I_TIMEOUT, self.timeout_s
         else:
             p_err = model.base_error_rate
-            if now >= pod.bug_from and (model.bug_users is None or model.bug_users[req.user]):
+            # A bug limited to a share of users is in their data: synthetic requests
+            # (user -1, smoke tests against a preview) never hit it.
+            if now >= pod.bug_from and (
+                model.bug_users is None or (req.user >= 0 and model.bug_users[req.user])
+            ):
                 p_err += model.bug_error_rate
             outcome = rec.I_APP_ERROR if p_err > 0 and model.uniform.next() < p_err else rec.I_OK
         self._outcome(req, pod.vidx, outcome, latency)
@@ -338,6 +347,7 @@ class DataPlane:
     def in_flight(self, pods: list[Pod]) -> int:
         """User requests still queued or in service (shadow copies are not user requests)."""
         return sum(
-            sum(1 for r in p.in_flight if not r.mirror) + sum(1 for r in p.queue if not r.mirror)
+            sum(1 for r in p.in_flight if r.mirror is None)
+            + sum(1 for r in p.queue if r.mirror is None)
             for p in pods
         )

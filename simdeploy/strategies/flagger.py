@@ -100,7 +100,9 @@ def run(env: simpy.Environment, world: World, ro: Rollout) -> Generator[simpy.Ev
                 break
             first = st["weight"] == 0 and st["iterations"] == 0 and st["mirror"] is None
             values = {m.name: metric_value(world, m, ro.version) for m in a.metrics}
-            decision = checks.tick(values, ranges, first_tick=first and not a.mirror)
+            # The first progressing tick runs pre-rollout hooks only, mirror or not; with
+            # mirror the next tick mirrors (and is checked on the mirrored traffic).
+            decision = checks.tick(values, ranges, first_tick=first)
             if decision == FlaggerTick.ROLLBACK:
                 raise simpy.Interrupt(
                     RollbackRequested(
