@@ -22,6 +22,7 @@ from rich.table import Table
 from simdeploy.checks import evaluate
 from simdeploy.experiment import Comparison, compare, variants_of
 from simdeploy.metrics import SUMMARY
+from simdeploy.plan_check import lint
 from simdeploy.scenario import Scenario, ScenarioError, json_schema, load_scenario
 from simdeploy.simulation import simulate
 
@@ -160,7 +161,7 @@ def _run(args: argparse.Namespace, out: Console) -> int:
     table.add_column("meaning", style="dim")
     for field, (unit, meaning) in SUMMARY.items():
         value = result.record[field]
-        if field == "errors_by_cause":
+        if isinstance(value, dict):
             value = ", ".join(f"{c} {n}" for c, n in value.items() if n) or "none"
         shown = _fmt(value, field) + (f" {unit}" if unit and value is not None else "")
         table.add_row(field, shown, meaning)
@@ -241,11 +242,24 @@ def _check(args: argparse.Namespace, out: Console) -> int:
         if not sc.expect:
             out.print(f"{f}: no expect: block, nothing to check", markup=False)
             continue
+        findings = lint(sc)
+        if not args.json:
+            for finding in findings:
+                out.print(f"{f}: plan: {finding}", markup=False)
         result = simulate(sc, seed=args.seed)
         checks = evaluate(sc.expect, result.record)
         bad = [c for c in checks if not c.passed]
         failed += len(bad)
-        report.append({"file": f, "passed": not bad, "checks": [vars(c) for c in checks]})
+        report.append(
+            {
+                "file": f,
+                "passed": not bad,
+                "checks": [vars(c) for c in checks],
+                "plan_findings": [
+                    {"phase": x.phase, "rule": x.rule, "reason": x.reason} for x in findings
+                ],
+            }
+        )
         if not args.json:
             status = "FAIL" if bad else "ok"
             out.print(

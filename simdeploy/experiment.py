@@ -93,7 +93,7 @@ class Comparison:
         """The records as a DataFrame indexed by variant name."""
         rows = []
         for r in self.records():
-            flat = {k: v for k, v in r.items() if k != "errors_by_cause"}
+            flat = {k: v for k, v in r.items() if not isinstance(v, dict)}
             for cause, n in r["errors_by_cause"].items():
                 flat[f"errors_{cause}"] = n
             rows.append(flat)
@@ -164,9 +164,12 @@ def aggregate(name: str, runs: list[Result]) -> dict[str, Any]:
             counts = Counter(r.record["outcome"] for r in runs)
             out["outcome"] = counts.most_common(1)[0][0] if counts else None
             continue
-        if field == "errors_by_cause":
-            causes = runs[0].record["errors_by_cause"] if runs else {}
-            out[field] = {c: mean_ci95([r.record[field][c] for r in runs])[0] for c in causes}
+        if any(isinstance(r.record[field], dict) for r in runs):
+            # errors_by_cause, errors_by_phase: the mean per key (a missing key counts 0)
+            keys = list(dict.fromkeys(k for r in runs for k in (r.record[field] or {})))
+            out[field] = {
+                k: mean_ci95([(r.record[field] or {}).get(k, 0) for r in runs])[0] for k in keys
+            }
             continue
         vals = [r.record[field] for r in runs if r.record[field] is not None]
         mean, ci = mean_ci95(vals)

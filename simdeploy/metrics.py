@@ -34,6 +34,19 @@ SUMMARY: dict[str, tuple[str, str]] = {
     "mirrored_requests": ("", "shadow copies of requests (never seen by users)"),
     "shadow_mismatches": ("", "shadow copies whose outcome differed from the served one"),
     "duplicate_writes": ("", "mirrored writes that reached the shared database"),
+    "schema_errors": ("", "requests that failed on the schema (missing or renamed column, ...)"),
+    "data_incompatible_errors": ("", "reads of rows that lack a column the version needs"),
+    "lock_wait_s": ("s", "total time requests waited in table lock queues"),
+    "errors_by_phase": ("", "user-facing errors per migration phase (before, <migration>, ...)"),
+    "plan_findings": ("", "unsafe migration orderings the plan check reports"),
+    "flag_exposed_users": ("", "users who had a feature flag on at least once"),
+    "flagged_errors": ("", "errors of requests that ran a flagged code path"),
+    "unflagged_errors": ("", "errors of requests that ran no flagged code path (with flags)"),
+    "dark_launch_errors": ("", "errors of dark-launched code (never seen by users)"),
+    "kill_to_last_flagged_error_s": (
+        "s",
+        "kill switch to the last error of a flagged code path (propagation included)",
+    ),
 }
 
 SUMMARY_FIELDS: tuple[str, ...] = tuple(SUMMARY)

@@ -35,6 +35,10 @@ MARKED_EVENTS: dict[str, dict[str, Any]] = {
     "RollbackRequested": {"color": "tab:red", "linestyle": "-."},
     "RolloutUndo": {"color": "tab:purple", "linestyle": "-."},
     "ProgressDeadlineExceeded": {"color": "tab:brown", "linestyle": ":"},
+    "ActiveServiceSwitched": {"color": "tab:cyan", "linestyle": "--"},
+    "Promoting": {"color": "tab:olive", "linestyle": "--"},
+    "RolloutPromoted": {"color": "tab:green", "linestyle": ":"},
+    "RolloutAborted": {"color": "tab:red", "linestyle": ":"},
 }
 
 #: Summary fields drawn by :func:`comparison_figure` unless told otherwise.
@@ -155,6 +159,48 @@ def _requests_panel(ax: Axes, tl: pd.DataFrame, x: np.ndarray, colors: dict[str,
         ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small")
 
 
+def has_weights(timeline: pd.DataFrame) -> bool:
+    """Whether a timeline carries a canary weight (``weight_asked`` with a value)."""
+    return "weight_asked" in timeline and bool(timeline["weight_asked"].notna().any())
+
+
+def _weights_twin(ax: Axes, tl: pd.DataFrame, x: np.ndarray) -> Axes:
+    """The canary weight on a twin y axis (0-100 %) of the requests panel.
+
+    ``weight_asked`` (what the strategy asked for: setWeight, Flagger's step) is a step
+    line; ``weight_served`` (the share of completed user requests the new version really
+    served in each bucket) a thin line at the bucket centres. Without a traffic router the
+    two differ: the split follows pod counts.
+    """
+    twin = ax.twinx()
+    asked = tl["weight_asked"].to_numpy(dtype=float)
+    twin.step(
+        x,
+        np.append(asked, asked[-1]),
+        where="post",
+        color="black",
+        linewidth=1.6,
+        label="weight asked (%)",
+        gid="weight:asked",
+    )
+    if "weight_served" in tl:
+        mid = tl["t"].to_numpy(dtype=float) + bucket_seconds(tl) / 2
+        twin.plot(
+            mid,
+            tl["weight_served"].to_numpy(dtype=float),
+            color="black",
+            linewidth=0.8,
+            alpha=0.7,
+            label="weight served (%)",
+            gid="weight:served",
+        )
+    twin.set_ylim(0.0, 104.0)  # a little headroom so a line at 100 % clears the frame
+    twin.set_yticks(np.arange(0, 101, 20))
+    twin.set_ylabel("canary weight (%)")
+    twin.legend(loc="lower left", bbox_to_anchor=(1.07, 0.0), fontsize="small")
+    return twin
+
+
 def _pods_panel(ax: Axes, tl: pd.DataFrame, x: np.ndarray, colors: dict[str, str]) -> None:
     layers: list[tuple[str, np.ndarray, dict[str, Any]]] = []
     for v in versions_of(tl):
@@ -271,6 +317,10 @@ def timeline_figure(result: Result, *, title: str | None = None) -> Figure:
        endpoints that can serve users (black line).
     3. Latency p50 / p95 / p99 (log scale) of the requests completed in each bucket.
 
+    When the timeline has a canary weight (``weight_asked`` with a value: Argo canary,
+    Flagger), the requests panel gets a twin y axis (0-100 %) with the weight asked for
+    (step line) and the weight served (thin line), so the figure has four axes.
+
     Control-plane events of :data:`MARKED_EVENTS` present in ``result.events`` are drawn
     as vertical lines on every panel and labelled on the top one.
     """
@@ -282,6 +332,11 @@ def timeline_figure(result: Result, *, title: str | None = None) -> Figure:
     x = _step_x(tl)
     if len(tl):
         _requests_panel(ax_req, tl, x, colors)
+        if has_weights(tl):
+            _weights_twin(ax_req, tl, x)
+            legend = ax_req.get_legend()
+            if legend is not None:  # make room for the twin's axis labels
+                legend.set_bbox_to_anchor((1.07, 1.0), transform=ax_req.transAxes)
         _pods_panel(ax_pods, tl, x, colors)
         _latency_panel(ax_lat, tl)
         ax_lat.set_xlim(float(x[0]), float(x[-1]))

@@ -36,6 +36,7 @@ OUTCOMES: tuple[str, ...] = (
 )
 ERROR_CAUSES: tuple[str, ...] = OUTCOMES[1:]
 I_OK, I_NO_ENDPOINT, I_REFUSED, I_KILLED, I_TIMEOUT, I_APP_ERROR = range(6)
+I_SCHEMA_ERROR, I_DATA_INCOMPATIBLE = 6, 7
 
 # Latency histogram: 10 bins per decade from 0.1 ms to 1000 s (70 bins), so a
 # percentile read back from it is within a factor 10**0.1 ≈ 1.26 of the truth;
@@ -107,6 +108,14 @@ class Recorder:
         # The last version each user was served by while ``tracking`` (a rollout runs),
         # and how often that changed (capped at 2): users_flipped counts the 2s.
         self.tracking = False
+        # Database and flags (only moved when a scenario models them).
+        self.lock_wait_s = 0.0
+        self.phase_errors: dict[str, int] = {}
+        self.flag_exposed_users = bytearray(self.users)
+        self.flagged_errors = 0
+        self.unflagged_errors = 0
+        self.dark_launch_errors = 0
+        self.last_flagged_error_at: float | None = None
         self.last_version = bytearray(b"\xff" * self.users)
         self.switches = bytearray(self.users)
 
@@ -139,6 +148,10 @@ class Recorder:
                     self.last_version[user] = v
         if outcome:
             self.users_with_error.add(user)
+
+    def flag_exposed(self, user: int) -> None:
+        if user >= 0:
+            self.flag_exposed_users[user] = 1
 
     def count_mirror(self, b: int, v: int, outcome: int, duplicate_write: bool) -> None:
         """File the outcome of a shadow copy (never seen by a user)."""

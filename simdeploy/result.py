@@ -15,6 +15,7 @@ import pandas as pd
 
 from simdeploy import recorder as rec
 from simdeploy.metrics import SUMMARY_FIELDS
+from simdeploy.plan_check import lint
 
 if TYPE_CHECKING:
     from simdeploy.simulation import World
@@ -42,9 +43,11 @@ class Result:
 
     @property
     def summary(self) -> pd.Series:
-        flat = {k: v for k, v in self.record.items() if k != "errors_by_cause"}
+        flat = {k: v for k, v in self.record.items() if not isinstance(v, dict)}
         for cause, n in self.record["errors_by_cause"].items():
             flat[f"errors_{cause}"] = n
+        for phase, n in self.record["errors_by_phase"].items():
+            flat[f"errors_in_{phase}"] = n
         return pd.Series(flat, name=self.name)
 
 
@@ -131,6 +134,18 @@ def _timeline(world: World) -> pd.DataFrame:
     return df
 
 
+def _kill_to_last(world: World) -> float | None:
+    """Kill switch → the last flagged error after it (0 when none came after the kill)."""
+    if world.flags is None:
+        return None
+    kills = [f.killed_at for f in world.flags.flags.values() if f.killed_at is not None]
+    if not kills:
+        return None
+    kill = max(kills)
+    last = world.recorder.last_flagged_error_at
+    return max(0.0, last - kill) if last is not None else 0.0
+
+
 def build_result(world: World, seed: int) -> Result:
     """Assemble the :class:`Result` of a finished run (see ``metrics.SUMMARY``)."""
     sc = world.scenario
@@ -198,6 +213,16 @@ def build_result(world: World, seed: int) -> Result:
         "mirrored_requests": int(sum(r.mirrored)),
         "shadow_mismatches": r.shadow_mismatches,
         "duplicate_writes": r.duplicate_writes,
+        "schema_errors": by_cause["schema_error"],
+        "data_incompatible_errors": by_cause["data_incompatible"],
+        "lock_wait_s": r.lock_wait_s,
+        "errors_by_phase": dict(r.phase_errors),
+        "plan_findings": len(lint(sc)),
+        "flag_exposed_users": sum(r.flag_exposed_users),
+        "flagged_errors": r.flagged_errors,
+        "unflagged_errors": r.unflagged_errors,
+        "dark_launch_errors": r.dark_launch_errors,
+        "kill_to_last_flagged_error_s": _kill_to_last(world),
     }
     assert tuple(record) == SUMMARY_FIELDS, "metrics.SUMMARY and the record disagree"
     events = pd.DataFrame(

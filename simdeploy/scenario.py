@@ -26,6 +26,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from simdeploy import dists
+from simdeploy.dbspec import Database, Flag, Operation
 from simdeploy.durations import format_duration
 from simdeploy.metrics import SUMMARY_FIELDS
 from simdeploy.progressive import (
@@ -285,6 +286,8 @@ class Version(Strict):
     bug: Bug | None = None
     crash_on_start: bool = False
     unhealthy_after: Duration | None = None
+    reads: dict[str, list[str]] = Field(default_factory=dict)
+    writes: dict[str, list[str]] = Field(default_factory=dict)
 
 
 # --- traffic ---------------------------------------------------------------------------
@@ -348,16 +351,39 @@ class Action(Strict):
     or Argo's abort), ``promote`` (Argo's promote: ends a pause or an inconclusive wait)."""
 
     at: Duration
-    action: Literal["deploy", "rollback", "promote"]
+    action: Literal["deploy", "rollback", "promote", "migrate", "complete", "flag"]
     version: str | None = None
     strategy: Strategy | None = None
+    # migrate
+    name: str | None = None
+    operations: list[Operation] = Field(default_factory=list)
+    lock_timeout: Duration | None = None
+    retries: Annotated[int, Field(ge=0)] = 0
+    pgroll: bool = False
+    # flag
+    flag: str | None = None
+    rollout: Annotated[float, Field(ge=0, le=100)] | None = None
+    kill: bool | None = None
 
     @model_validator(mode="after")
     def _fields(self) -> Action:
-        if self.action == "deploy" and not self.version:
+        a = self.action
+        if a == "deploy" and not self.version:
             raise ValueError("deploy needs 'version'")
-        if self.action in ("rollback", "promote") and (self.version or self.strategy):
-            raise ValueError(f"{self.action} takes only 'at' (it acts on the last deploy)")
+        if a in ("rollback", "promote", "complete") and (self.version or self.strategy):
+            raise ValueError(f"{a} takes only 'at' (it acts on the last deploy or migration)")
+        if a == "migrate" and not self.operations:
+            raise ValueError("migrate needs 'operations'")
+        if a == "migrate" and self.pgroll and self.version is None:
+            raise ValueError("a pgroll migration names the 'version' that sees the new schema")
+        if a != "migrate" and (self.operations or self.lock_timeout is not None or self.retries):
+            raise ValueError("operations, lockTimeout and retries belong to a migrate action")
+        if a == "flag" and (self.flag is None or (self.rollout is None and self.kill is None)):
+            raise ValueError("flag needs 'flag' and 'rollout' or 'kill'")
+        if a != "flag" and (
+            self.flag is not None or self.rollout is not None or self.kill is not None
+        ):
+            raise ValueError("flag, rollout and kill belong to a flag action")
         return self
 
 
@@ -446,6 +472,8 @@ class Scenario(Strict):
     expect: dict[str, Expect] = Field(default_factory=dict)
     compare: dict[str, Strategy] = Field(default_factory=dict)
     analysis_templates: dict[str, AnalysisTemplate] = Field(default_factory=dict)
+    database: Database | None = None
+    flags: dict[str, Flag] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _cross_refs(self) -> Scenario:
@@ -465,6 +493,19 @@ class Scenario(Strict):
                         "end": format_duration(self.simulation.duration),
                     },
                 )
+        for i, act in enumerate(self.plan):
+            if act.flag is not None and act.flag not in self.flags:
+                raise _named_error(f"plan[{i}].flag", "unknown flag", act.flag, sorted(self.flags))
+            if act.action in ("migrate", "complete") and self.database is None:
+                raise PydanticCustomError(
+                    "no_database",
+                    "plan[{i}]: {a} needs a database section",
+                    {"i": i, "a": act.action},
+                )
+        for name, fl in self.flags.items():
+            for v in fl.versions or []:
+                if v not in self.versions:
+                    raise _ref_error(f"flags.{name}.versions", v, known)
         strategies = [("service.strategy", self.service.strategy)]
         strategies += [
             (f"plan[{i}].strategy", a.strategy)
@@ -531,6 +572,20 @@ def _template_refs(st: Strategy) -> list[str]:
     return [t.template_name for r in runs if r is not None for t in r.templates]
 
 
+def _named_error(path: str, what: str, value: str, known: list[str]) -> PydanticCustomError:
+    close = difflib.get_close_matches(value, known, n=1)
+    hint = (
+        f"; did you mean '{close[0]}'?"
+        if close
+        else (f"; known: {', '.join(known)}" if known else "; none are defined")
+    )
+    return PydanticCustomError(
+        "unknown_ref",
+        "{path}: {what} '{value}'{hint}",
+        {"path": path, "what": what, "value": value, "hint": hint},
+    )
+
+
 def _ref_error(path: str, value: str, known: list[str]) -> PydanticCustomError:
     close = difflib.get_close_matches(value, known, n=1)
     hint = f"; did you mean '{close[0]}'?" if close else f"; known: {', '.join(known)}"
@@ -565,7 +620,14 @@ def format_validation_error(exc: ValidationError) -> list[str]:
         msg = err["msg"]
         if err["type"] == "unknown_field":
             loc = (*loc, ctx["key"])
-        if err["type"] in ("unknown_version", "after_end", "unknown_metric", "unknown_template"):
+        if err["type"] in (
+            "unknown_version",
+            "after_end",
+            "unknown_metric",
+            "unknown_template",
+            "unknown_ref",
+            "no_database",
+        ):
             lines.append(msg)
             continue
         if err["type"] == "missing":

@@ -20,7 +20,9 @@ import simpy
 from simdeploy.balancer import Balancer
 from simdeploy.bucketing import bucket_many
 from simdeploy.cluster import Cluster
+from simdeploy.database import Database, lock_by_name
 from simdeploy.deployment import Deployment
+from simdeploy.flags import FlagRuntime, Flags
 from simdeploy.recorder import Recorder
 from simdeploy.result import Result, build_result
 from simdeploy.rollback import (
@@ -56,6 +58,8 @@ class World:
     deployment: Deployment
     data_plane: DataPlane
     rollouts: list[Rollout] = field(default_factory=list)
+    database: Database | None = None
+    flags: Flags | None = None
 
     seed: int = 0
 
@@ -105,7 +109,19 @@ def build_world(scenario: Scenario, seed: int) -> World:
     deployment = Deployment(
         env, cluster, svc.replicas, svc.version, svc.strategy, svc.progress_deadline_seconds
     )
-    return World(env, scenario, recorder, balancer, cluster, deployment, data_plane, seed=seed)
+    world = World(env, scenario, recorder, balancer, cluster, deployment, data_plane, seed=seed)
+    if scenario.database is not None:
+        world.database = Database(env, scenario.database, dict(scenario.versions), recorder)
+        data_plane.db = world.database
+        for lt in scenario.database.long_transactions:
+            env.process(
+                world.database.long_transaction(lt.table, lock_by_name(lt.lock), lt.at, lt.duration)
+            )
+    if scenario.flags:
+        users = scenario.traffic.users
+        world.flags = Flags({k: FlagRuntime(k, f, users) for k, f in scenario.flags.items()})
+        data_plane.flags = world.flags
+    return world
 
 
 def run_plan(env: simpy.Environment, world: World) -> Generator[simpy.Event, Any, None]:
@@ -137,6 +153,23 @@ def apply_action(env: simpy.Environment, world: World, action: Action) -> None:
         watch_rollback_done(ro, world.balancer, dep.replicas)
     elif action.action == "rollback":
         request_rollback(env, world.rollout, RollbackRequested(MANUAL, env.now, "plan"), rec)
+        if world.database is not None:
+            world.database.pgroll_rollback()  # only while a pgroll migration is pending
+    elif action.action == "migrate":
+        assert world.database is not None
+        if action.pgroll:
+            world.database.pgroll_start(action)
+        else:
+            env.process(world.database.migrate(action))
+    elif action.action == "complete":
+        assert world.database is not None
+        world.database.complete()
+    elif action.action == "flag":
+        assert world.flags is not None and action.flag is not None
+        flag = world.flags.flags[action.flag]
+        flag.set(env.now, action.rollout, action.kill)
+        what = "kill switch" if action.kill else f"rollout {action.rollout:g}%"
+        rec.event(env.now, "FlagChanged", action.flag, "", what)
     elif action.action == "promote":
         ro = world.rollout
         rec.event(env.now, "Promote", "rollout", ro.version if ro else "", "plan")

@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import simpy
@@ -27,6 +27,8 @@ from simdeploy.dists import BatchSampler, Distribution
 if TYPE_CHECKING:
     from simdeploy.balancer import Balancer
     from simdeploy.cluster import Pod
+    from simdeploy.database import Access, Database, TableLocks
+    from simdeploy.flags import FlagRuntime, Flags
     from simdeploy.scenario import Profile, Traffic, Version
 
 BATCH = 4096
@@ -40,7 +42,19 @@ class Request:
     so their outcomes can be compared.
     """
 
-    __slots__ = ("alive", "bucket", "mirror", "pair", "t", "user", "write")
+    __slots__ = (
+        "access",
+        "alive",
+        "bucket",
+        "dark",
+        "feature_p",
+        "flagged",
+        "mirror",
+        "pair",
+        "t",
+        "user",
+        "write",
+    )
 
     def __init__(
         self,
@@ -58,6 +72,11 @@ class Request:
         self.mirror = mirror
         self.pair = pair
         self.alive = True
+        # Set only when a database or flags are modelled (see DataPlane._prepare).
+        self.access: Access | None = None
+        self.flagged = False
+        self.feature_p = 0.0
+        self.dark: tuple[FlagRuntime, ...] = ()
 
 
 #: The "mirror rule" of synthetic requests (smoke tests): not users, no side effects.
@@ -216,6 +235,9 @@ class DataPlane:
         self.end_s = end_s
         self.no_pod = len(recorder.versions)
         self._arrivals = arrivals(traffic.rate_profile, traffic, rng)
+        self.db: Database | None = None
+        self.flags: Flags | None = None
+        self._flag_sets: dict[str, tuple[FlagRuntime, ...]] = {}
 
     def start(self) -> None:
         self._schedule_next()
@@ -262,7 +284,10 @@ class DataPlane:
             if now < pod.warm_at or now >= pod.unhealthy_at:
                 # Not warmed up yet (or gone bad): the app answers with an error at once.
                 self._outcome(req, pod.vidx, rec.I_APP_ERROR, 0.0)
-            elif pod.busy < pod.concurrency:
+                return
+            if self.db is not None or self.flags is not None:
+                self._prepare(pod, req)
+            if pod.busy < pod.concurrency:
                 self._serve(pod, req)
             else:
                 pod.queue.append(req)
@@ -279,7 +304,16 @@ class DataPlane:
             dup = req.write and outcome == rec.I_OK and not req.mirror.separate_database
             self.recorder.count_mirror(req.bucket, v, outcome, dup)
         else:
-            self.recorder.count(req.bucket, v, outcome, latency_s, req.user)
+            r = self.recorder
+            r.count(req.bucket, v, outcome, latency_s, req.user)
+            if outcome:
+                if req.flagged:
+                    r.flagged_errors += 1
+                    r.last_flagged_error_at = self.env.now
+                elif self.flags is not None:
+                    r.unflagged_errors += 1
+                if self.db is not None:
+                    r.phase_errors[self.db.phase] = r.phase_errors.get(self.db.phase, 0) + 1
         pair = req.pair
         if pair is not None:
             if req.mirror is not None:
@@ -289,11 +323,57 @@ class DataPlane:
             if pair.user_ok is not None and pair.mirror_ok is not None:
                 self.recorder.shadow_compared(pair.user_ok != pair.mirror_ok)
 
+    def _prepare(self, pod: Pod, req: Request) -> None:
+        """Flags the request meets on this pod, and its database access (cached)."""
+        extra: tuple[Any, ...] = ()
+        if self.flags is not None:
+            flags = self._flag_sets.get(pod.version)
+            if flags is None:
+                flags = self._flag_sets[pod.version] = self.flags.for_version(pod.version)
+            for f in flags:
+                if f.on(req.user, pod, req.t):
+                    if req.mirror is None:
+                        self.recorder.flag_exposed(req.user)
+                    if f.spec.dark_launch:
+                        req.dark += (f,)
+                    else:
+                        req.flagged = True
+                        req.feature_p += f.spec.feature.error_rate
+                        if f.access != ((), ()):
+                            extra += (f.access,)
+        db = self.db
+        if db is not None and not (req.mirror is not None and req.mirror.separate_database):
+            req.access = db.access(pod.version, req.write, extra)
+
     def _serve(self, pod: Pod, req: Request) -> None:
         pod.busy += 1
         pod.in_flight.add(req)
+        if req.access is not None:
+            assert self.db is not None
+            locks = self.db.blocking(req.access)
+            if locks is not None:
+                self._park(pod, req, locks, self.env.now)
+                return
+        self._start(pod, req)
+
+    def _start(self, pod: Pod, req: Request) -> None:
         ev = Timeout(self.env, pod.model.service.next(), (pod, req))
         ev.callbacks.append(self._on_done)
+
+    def _park(self, pod: Pod, req: Request, locks: TableLocks, since: float) -> None:
+        """The worker holds a connection waiting in the table's lock queue."""
+        assert self.db is not None
+        self.db.park(locks, lambda: self._unpark(pod, req, since))
+
+    def _unpark(self, pod: Pod, req: Request, since: float) -> None:
+        if not req.alive or req.access is None or self.db is None:
+            return
+        locks = self.db.blocking(req.access)
+        if locks is not None:
+            self._park(pod, req, locks, since)
+            return
+        self.recorder.lock_wait_s += self.env.now - since
+        self._start(pod, req)
 
     def _on_done(self, ev: simpy.Event) -> None:
         pod, req = ev.value
@@ -306,8 +386,17 @@ class DataPlane:
         latency = now - req.t
         if latency > self.timeout_s:
             outcome, latency = rec.I_TIMEOUT, self.timeout_s
+        elif (
+            req.access is not None
+            and self.db is not None
+            and (db_outcome := self.db.finish(req.access, model.uniform.next()))
+        ):
+            outcome = db_outcome
         else:
-            p_err = model.base_error_rate
+            p_err = model.base_error_rate + req.feature_p
+            for f in req.dark:  # a dark launch runs, fails apart, never fails the user
+                if model.uniform.next() < f.spec.feature.error_rate:
+                    self.recorder.dark_launch_errors += 1
             # A bug limited to a share of users is in their data: synthetic requests
             # (user -1, smoke tests against a preview) never hit it.
             if now >= pod.bug_from and (

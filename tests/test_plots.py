@@ -14,6 +14,7 @@ import matplotlib
 matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt
+import numpy as np
 import pytest
 from matplotlib.container import ErrorbarContainer
 from matplotlib.figure import Figure
@@ -174,3 +175,23 @@ def test_metric_value_reads_fields_and_causes(result: Result) -> None:
     assert plots.metric_value(rec, "errors_no_endpoint") == n
     assert plots.metric_value(rec, "errors_by_cause.no_endpoint") == n
     assert plots.metric_value(rec, "rollback_time_s") is None
+
+
+def test_timeline_draws_canary_weights_on_a_twin_axis() -> None:
+    # Argo canary without a traffic router: asked 10% then 70%, served 20% then 75%.
+    canary = _short(load_scenario(SCENARIOS / "canary-no-router.yaml"), duration=200.0)
+    run = simulate(canary)
+    fig = plots.timeline_figure(run)
+    assert len(fig.axes) == 4  # requests, pods, latency + the requests panel's twin
+    twin = fig.axes[-1]
+    assert twin.get_shared_x_axes().joined(twin, fig.axes[0])
+    assert twin.get_ylim()[0] == 0.0 and 100.0 <= twin.get_ylim()[1] <= 110.0
+    lines = {line.get_gid(): line for line in twin.get_lines()}
+    asked, served = lines["weight:asked"], lines["weight:served"]
+    assert asked.get_drawstyle() == "steps-post"
+    assert {10.0, 70.0, 100.0} <= set(asked.get_ydata()[~np.isnan(asked.get_ydata())])
+    assert served.get_linewidth() < asked.get_linewidth()
+    assert np.allclose(served.get_ydata(), run.timeline["weight_served"], equal_nan=True)
+    labels = [t.get_text() for t in twin.get_legend().get_texts()]
+    assert labels == ["weight asked (%)", "weight served (%)"]
+    assert event_lines(fig)["RolloutPromoted"] == 3
