@@ -295,11 +295,6 @@ def test_abort_sends_all_traffic_back_to_stable() -> None:
     assert tl.pods_v2.iloc[-1] == 0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="canary.py: on abort with a router the canary is scaled to 0 at once "
-    "(CanaryReplicas.reconcile with aborted=True), not abortScaleDownDelaySeconds later",
-)
 def test_abort_keeps_the_canary_up_for_abort_scale_down_delay() -> None:
     # Argo ≥ 1.1 (docs: "Scaledown New Replicaset on Aborted Rollout"): canary with traffic
     # routing, abortScaleDownDelaySeconds unset → scaled down 30 s after the abort. Scaling

@@ -31,3 +31,26 @@ def test_readme_mentions_every_subcommand() -> None:
 def test_readme_lists_every_bundled_scenario() -> None:
     for f in (ROOT / "scenarios").glob("*.yaml"):
         assert f"`{f.name}`" in README, f.name
+
+
+def _fragment_model(kind: str):  # returns a pydantic TypeAdapter
+    from pydantic import TypeAdapter
+
+    from simdeploy.dbspec import Database, Flag
+    from simdeploy.progressive import AnalysisTemplate
+    from simdeploy.scenario import Action, Strategy
+
+    return {
+        "strategy": TypeAdapter(Strategy),
+        "analysisTemplates": TypeAdapter(dict[str, AnalysisTemplate]),
+        "database": TypeAdapter(Database),
+        "plan": TypeAdapter(list[Action]),
+        "flags": TypeAdapter(dict[str, Flag]),
+    }[kind]
+
+
+def test_readme_scenario_fragments_validate() -> None:
+    fragments = re.findall(r"```yaml\n# scenario fragment: (\w+)\n(.*?)```", README, re.S)
+    assert len(fragments) >= 7
+    for kind, body in fragments:
+        _fragment_model(kind).validate_python(yaml.safe_load(body))

@@ -372,6 +372,13 @@ def _abort(
                 continue
             seen = ctl._state(ctl.stable).available_replicas
             yield cluster.until(lambda seen=seen: ctl._state(ctl.stable).available_replicas > seen)
+    elif spec.routed:
+        # Traffic to stable at once; the canary stays up (Argo annotates it with a
+        # scale-down deadline) and goes abortScaleDownDelaySeconds after stable is whole.
+        ctl.router_weight = 0
+        bal.set_routing_later(_routing(ctl))
+        ctl.active = False
+        cluster.scale(ctl.stable, ctl.replicas, "abort: stable to full size")
     else:
         ctl.router_weight = 0
         bal.set_routing_later(_routing(ctl))
