@@ -239,13 +239,13 @@ def _check(args: argparse.Namespace, out: Console) -> int:
     failed = 0
     report = []
     for f, sc in zip(args.files, scenarios, strict=True):
-        if not sc.expect:
-            out.print(f"{f}: no expect: block, nothing to check", markup=False)
-            continue
         findings = lint(sc)
         if not args.json:
             for finding in findings:
                 out.print(f"{f}: plan: {finding}", markup=False)
+        if not sc.expect:
+            out.print(f"{f}: no expect: block, nothing to check", markup=False)
+            continue
         result = simulate(sc, seed=args.seed)
         checks = evaluate(sc.expect, result.record)
         bad = [c for c in checks if not c.passed]

@@ -12,8 +12,9 @@ Requests meet the database on the request path through three cheap calls:
 Locks follow PostgreSQL: a lock is granted when it conflicts neither with a held lock nor
 with a lock queued ahead of it (``db_rules.conflicts``), so an ``ACCESS EXCLUSIVE`` ALTER
 waiting behind a long transaction blocks every later query on the table: the outage
-that ``lock_timeout`` prevents. Requests are short transactions; they wait in the queue
-but their own locks are not modelled as held (a DDL waits only for long transactions).
+that ``lock_timeout`` prevents. A request is a short transaction: it waits in the queue,
+then holds its lock while in service (counted per mode), so a DDL also waits for the
+requests already running.
 
 Data: every table has a row count, and per column the number of rows where it was never
 written (added without default and not yet backfilled, or inserted by a version that does
@@ -51,13 +52,28 @@ class TableLocks:
         self.table = table
         self.held: list[tuple[object, db.LockMode]] = []
         self.queue: deque[tuple[object, db.LockMode, simpy.Event]] = deque()
+        #: Locks held by requests in service, counted per mode (they are short and many).
+        self.active: dict[db.LockMode, int] = {}
         self._on_change = on_change
+
+    def _held_conflict(self, mode: db.LockMode) -> bool:
+        return any(db.conflicts(mode, m) for _, m in self.held) or any(
+            n > 0 and db.conflicts(mode, m) for m, n in self.active.items()
+        )
 
     def blocks(self, mode: db.LockMode) -> bool:
         """Whether a new request for ``mode`` would have to wait."""
-        return any(db.conflicts(mode, m) for _, m in self.held) or any(
-            db.conflicts(mode, m) for _, m, _ in self.queue
-        )
+        return self._held_conflict(mode) or any(db.conflicts(mode, m) for _, m, _ in self.queue)
+
+    def hold(self, mode: db.LockMode) -> None:
+        """A request in service holds ``mode`` (its transaction) until :meth:`unhold`."""
+        self.active[mode] = self.active.get(mode, 0) + 1
+
+    def unhold(self, mode: db.LockMode) -> None:
+        n = self.active.get(mode, 0) - 1
+        self.active[mode] = max(0, n)
+        if n <= 0 and self.queue:
+            self._grant()
 
     def acquire(self, owner: object, mode: db.LockMode) -> simpy.Event:
         ev = self.env.event()
@@ -82,7 +98,7 @@ class TableLocks:
         waiting: deque[tuple[object, db.LockMode, simpy.Event]] = deque()
         for owner, mode, ev in self.queue:
             ahead = any(db.conflicts(mode, m) for _, m, _ in waiting)
-            if not ahead and not any(db.conflicts(mode, m) for _, m in self.held):
+            if not ahead and not self._held_conflict(mode):
                 self.held.append((owner, mode))
                 ev.succeed()
             else:
@@ -180,6 +196,14 @@ class Database:
             written_tables=tuple(sorted(access)) if write else (),
         )
 
+    def hold(self, a: Access) -> None:
+        for table, mode in a.tables:
+            self.table_locks(table).hold(mode)
+
+    def unhold(self, a: Access) -> None:
+        for table, mode in a.tables:
+            self.table_locks(table).unhold(mode)
+
     def blocking(self, a: Access) -> TableLocks | None:
         for table, mode in a.tables:
             t = self.locks.get(table)
@@ -216,6 +240,28 @@ class Database:
         return rec.I_OK
 
     # -- control plane -------------------------------------------------------------------
+    def _check_rows(self, op: db.Operation) -> None:
+        """What PostgreSQL finds when it scans: NULLs make SET NOT NULL, a validated
+        not-null CHECK and VALIDATE CONSTRAINT fail (the column stays as it was)."""
+        column = None
+        if isinstance(op, db.SetNotNull) or (
+            isinstance(op, db.AddConstraint)
+            and op.kind is db.ConstraintKind.CHECK
+            and not op.not_valid
+        ):
+            column = op.column
+        elif isinstance(op, db.ValidateConstraint):
+            t = self.schema.table(op.table)
+            k = t.constraint(op.name) if t else None
+            if k is not None and k.kind is db.ConstraintKind.CHECK:
+                column = k.column
+        if column is not None and self.missing.get((op.table, column), 0) > 0:
+            n = self.missing[(op.table, column)]
+            raise db.SchemaChangeError(
+                f'column "{column}" of relation "{op.table}" contains null values '
+                f"({n} rows): {db.describe(op)} fails"
+            )
+
     def _apply(self, op: db.Operation) -> None:
         before = self.schema
         self.schema = db.apply(before, op)
@@ -304,6 +350,8 @@ class Database:
         else:
             return False
         rows = self.rows.get(op.table, 0)
+        if isinstance(op, db.Backfill):  # only the rows still missing the column
+            rows = self.missing.get((op.table, op.column), 0)
         cost = db.cost_s(
             op, rows, self.spec.rows_per_second, schema=self.schema, pg_version=self.spec.pg_version
         )
@@ -313,6 +361,7 @@ class Database:
         elif cost > 0:
             yield env.timeout(cost)
         try:
+            self._check_rows(op)
             self._apply(op)
         except db.SchemaChangeError as exc:
             r.event(env.now, "MigrationError", name, "", str(exc))

@@ -113,6 +113,15 @@ class AddColumnOp(Strict):
     nullable: bool = True
     default: Literal["none", "constant", "volatile"] = "none"
 
+    @model_validator(mode="after")
+    def _not_null_needs_default(self) -> AddColumnOp:
+        if not self.nullable and self.default == "none":
+            raise ValueError(
+                f"nullable: false needs a default: existing rows of {self.table} would be "
+                f"NULL (add {self.column} nullable, backfill, then setNotNull)"
+            )
+        return self
+
 
 class ColumnOp(Strict):
     table: str
@@ -146,8 +155,10 @@ class AddConstraintOp(Strict):
     def _one(self) -> AddConstraintOp:
         if (self.check is None) == (self.foreign_key is None):
             raise ValueError("give exactly one of check or foreignKey")
-        if (self.foreign_key is not None) != (self.references is not None):
-            raise ValueError("foreignKey needs references (and check must not have it)")
+        if self.foreign_key is not None and self.references is None:
+            raise ValueError("foreignKey needs references (the referenced table)")
+        if self.check is not None and self.references is not None:
+            raise ValueError("references belongs to foreignKey, not to check")
         return self
 
 
@@ -202,6 +213,7 @@ class Operation(Strict):
         kinds = [k for k, v in self if v is not None]
         if len(kinds) != 1:
             raise ValueError("an operation has exactly one kind (addColumn, dropColumn, ...)")
+        self.to_operation()  # the operation's own rules (a FOREIGN KEY needs references, ...)
         return self
 
     def to_operation(self) -> db.Operation:

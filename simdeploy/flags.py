@@ -60,11 +60,16 @@ class FlagRuntime:
 
     def seen_at(self, pod: Pod, now: float) -> float:
         """The time of the state ``pod`` acts on at ``now``: ``now - delay`` when
-        streaming; the pod's last poll when polling (each pod polls at its own phase)."""
+        streaming; the pod's last poll when polling (each pod polls at its own phase, and
+        fetches the current state when its container starts)."""
         if self.streaming:
             return now - self.delay
         phase = (zlib.crc32(pod.name.encode()) % 10_000) / 10_000 * self.interval
-        return now - ((now - phase) % self.interval)
+        last_poll = now - ((now - phase) % self.interval)
+        # An SDK fetches the current flags when it starts: a pod never acts on a state
+        # older than its own start.
+        started = pod.started_at if pod.started_at is not None else pod.created_at
+        return max(last_poll, started)
 
     def on(self, user: int, pod: Pod, now: float) -> bool:
         if self.versions is not None and pod.version not in self.versions:

@@ -37,16 +37,44 @@ def _fmt(t: float) -> str:
     return f"{t / 60:g}m" if t >= 60 and t % 60 == 0 else f"{t:g}s"
 
 
+def min_rollout_s(sc: Scenario, version: str) -> float:
+    """A lower bound of how long the replaced version's pods keep running after a deploy:
+    one wave of new pods must be scheduled, started, probed Ready and Available first.
+
+    Example: scheduling 0.5 s, start-up 2-4 s (mean 3), probe initial delay 5 s,
+    minReadySeconds 0 → 8.5 s.
+    """
+    pod = sc.service.pod
+    startup = sc.versions[version].startup_delay or pod.startup_delay
+    probe = pod.readiness_probe
+    ready = (
+        0.0
+        if probe is None
+        else (probe.initial_delay_seconds + (probe.success_threshold - 1) * probe.period_seconds)
+    )
+    return (
+        pod.scheduling_delay.build().mean
+        + startup.build().mean
+        + ready
+        + sc.service.min_ready_seconds
+    )
+
+
 def plan_phases(sc: Scenario) -> list[db.Phase]:
-    """The plan's phases that touch the database, each with its live versions."""
+    """The plan's phases that touch the database, each with its live versions.
+
+    The replaced version stays live for ``rollbackWindow`` after the deploy action, and in
+    any case until a first wave of new pods could be available (:func:`min_rollout_s`):
+    its pods cannot all be gone before that.
+    """
     window = sc.database.rollback_window if sc.database else 600.0
-    current, previous, replaced_at = sc.service.version, None, 0.0
+    current, previous, replaced_at, min_wave = sc.service.version, None, 0.0, 0.0
     pending: Action | None = None  # a pgroll migration waiting for complete
     phases: list[db.Phase] = []
     for at, group in groupby(sorted(sc.plan, key=lambda a: a.at), key=lambda a: a.at):
         actions = list(group)
         live_names = [current]
-        if previous is not None and at - replaced_at <= window:
+        if previous is not None and at - replaced_at <= max(window, min_wave):
             live_names.append(previous)
         deploy = next((a for a in actions if a.action == "deploy"), None)
         ops: list[db.Operation] = []
@@ -73,6 +101,7 @@ def plan_phases(sc: Scenario) -> list[db.Phase]:
             )
         if deploy is not None and deploy.version and deploy.version != current:
             previous, current, replaced_at = current, deploy.version, at
+            min_wave = min_rollout_s(sc, deploy.version)
         if any(a.action == "rollback" for a in actions) and previous is not None:
             current, previous = previous, None
     return phases

@@ -502,6 +502,30 @@ class Scenario(Strict):
                     "plan[{i}]: {a} needs a database section",
                     {"i": i, "a": act.action},
                 )
+        tables = set(self.database.tables) if self.database else set()
+        for act in self.plan:
+            tables |= {o.add_table.table for o in act.operations if o.add_table is not None}
+        for vname, ver in self.versions.items():
+            for kind, access in (("reads", ver.reads), ("writes", ver.writes)):
+                for t in access:
+                    if self.database is None:
+                        raise PydanticCustomError(
+                            "no_database",
+                            "versions.{v}.{k}: needs a database section",
+                            {"v": vname, "k": kind},
+                        )
+                    if t not in tables:
+                        raise _named_error(
+                            f"versions.{vname}.{kind}.{t}", "unknown table", t, sorted(tables)
+                        )
+        for i, lt in enumerate(self.database.long_transactions if self.database else []):
+            if lt.table not in tables:
+                raise _named_error(
+                    f"database.longTransactions[{i}].table",
+                    "unknown table",
+                    lt.table,
+                    sorted(tables),
+                )
         for name, fl in self.flags.items():
             for v in fl.versions or []:
                 if v not in self.versions:

@@ -49,6 +49,7 @@ class Request:
         "dark",
         "feature_p",
         "flagged",
+        "holding",
         "mirror",
         "pair",
         "t",
@@ -74,6 +75,7 @@ class Request:
         self.alive = True
         # Set only when a database or flags are modelled (see DataPlane._prepare).
         self.access: Access | None = None
+        self.holding = False
         self.flagged = False
         self.feature_p = 0.0
         self.dark: tuple[FlagRuntime, ...] = ()
@@ -300,6 +302,9 @@ class DataPlane:
 
     def _outcome(self, req: Request, v: int, outcome: int, latency_s: float | None) -> None:
         req.alive = False
+        if req.holding and req.access is not None and self.db is not None:
+            req.holding = False
+            self.db.unhold(req.access)
         if req.mirror is not None:
             dup = req.write and outcome == rec.I_OK and not req.mirror.separate_database
             self.recorder.count_mirror(req.bucket, v, outcome, dup)
@@ -357,6 +362,9 @@ class DataPlane:
         self._start(pod, req)
 
     def _start(self, pod: Pod, req: Request) -> None:
+        if req.access is not None and self.db is not None:
+            self.db.hold(req.access)  # its transaction's lock, until the outcome
+            req.holding = True
         ev = Timeout(self.env, pod.model.service.next(), (pod, req))
         ev.callbacks.append(self._on_done)
 
@@ -395,7 +403,14 @@ class DataPlane:
         else:
             p_err = model.base_error_rate + req.feature_p
             for f in req.dark:  # a dark launch runs, fails apart, never fails the user
-                if model.uniform.next() < f.spec.feature.error_rate:
+                dark_db = (
+                    self.db.access(pod.version, req.write, (f.access,))
+                    if self.db is not None and f.access != ((), ())
+                    else None
+                )
+                if (dark_db is not None and dark_db.error is not None) or (
+                    model.uniform.next() < f.spec.feature.error_rate
+                ):
                     self.recorder.dark_launch_errors += 1
             # A bug limited to a share of users is in their data: synthetic requests
             # (user -1, smoke tests against a preview) never hit it.

@@ -272,7 +272,9 @@ def test_lock_timeout_with_retries_backs_off_and_completes_after_the_transaction
     # The sixth attempt (45 s + 16 s) finds the report gone and gets its lock at once.
     completed = event_time(r, "MigrationCompleted")
     assert completed > event_time(r, "LongTransactionEnded")
-    assert completed == pytest.approx(61.0, abs=0.01)
+    # The ALTER also waits for the requests already in service (their transactions):
+    # a fraction of a second after the retry at 61 s.
+    assert 61.0 <= completed <= 61.5
     assert events(r, "MigrationFailed").empty
     # Short stalls instead of an outage: no timeouts, far less waiting.
     assert rec["errors"] == 0
@@ -375,11 +377,6 @@ def test_set_not_null_after_a_validated_check_is_metadata_only() -> None:
     assert scan.record["errors"] == safe.record["errors"] == 0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="simulator bug: SET NOT NULL succeeds on a column with NULLs; PostgreSQL fails it "
-    "('column ... contains null values') and leaves the column nullable",
-)
 def test_set_not_null_on_a_column_with_nulls_fails_like_postgres() -> None:
     # v1 inserts rows without name: by 20 s the table has hundreds of NULL names (the
     # simulator knows: v1's own reads of them fail with data_incompatible).
