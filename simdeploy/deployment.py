@@ -124,7 +124,10 @@ class Deployment:
         self.wake()
 
     def until_complete(self) -> simpy.Event:
-        """An event that succeeds when the current template's rollout is complete."""
+        """An event that succeeds when the current template's rollout is complete
+        (already succeeded when it is complete now)."""
+        if self.complete and not self._complete_event.triggered:
+            self._complete_event.succeed(self.env.now)
         return self._complete_event
 
     def until_timed_out(self) -> simpy.Event:

@@ -102,8 +102,10 @@ def plan_phases(sc: Scenario) -> list[db.Phase]:
         if deploy is not None and deploy.version and deploy.version != current:
             previous, current, replaced_at = current, deploy.version, at
             min_wave = min_rollout_s(sc, deploy.version)
-        if any(a.action == "rollback" for a in actions) and previous is not None:
-            current, previous = previous, None
+        if any(a.action == "rollback" for a in actions):
+            pending = None  # a rollback also rolls a pending pgroll migration back
+            if previous is not None:
+                current, previous = previous, None
     return phases
 
 
@@ -167,6 +169,86 @@ def rollback_findings(sc: Scenario) -> list[db.Finding]:
     return out
 
 
+RULE_READ_BEFORE_BACKFILL = "read-before-backfill"
+
+
+def _omits(v: db.AppVersion, schema: db.Schema, table: str, column: str) -> bool:
+    """Whether ``v`` inserts ``table`` rows without ``column`` (no dual write fills it)."""
+    written = {c for t, c in v.writes if t == table}
+    if not written:
+        return False
+    for d in schema.dual_writes:
+        if d.table == table and written & {d.column, d.other}:
+            written |= {d.column, d.other}
+    return column not in written
+
+
+def backfill_findings(sc: Scenario) -> list[db.Finding]:
+    """Deploys of a version that reads a column some rows do not have yet.
+
+    A column added without a default is empty in every existing row until a backfill
+    fills it, and every row inserted by a running version that does not write it (and no
+    dual write fills) is empty too. A backfill that runs while such a writer still runs
+    leaves holes behind it. Running versions here: the current one, and the one it
+    replaced until a first wave of new pods could be ready (:func:`min_rollout_s`).
+    """
+    assert sc.database is not None
+    schema = sc.database.schema()
+    holes: set[tuple[str, str]] = set()
+    current, previous, replaced_at, min_wave = sc.service.version, None, 0.0, 0.0
+    out: list[db.Finding] = []
+    for at, group in groupby(sorted(sc.plan, key=lambda a: a.at), key=lambda a: a.at):
+        actions = list(group)
+        running = [current] + (
+            [previous] if previous is not None and at - replaced_at <= min_wave else []
+        )
+        writers = [app_version(sc, n) for n in running]
+        for a in actions:
+            if a.action != "migrate" or a.pgroll:
+                continue
+            for o in a.operations:
+                op = o.to_operation()
+                try:
+                    schema = db.apply(schema, op)
+                except db.SchemaChangeError:
+                    return out
+                if isinstance(op, db.AddColumn) and op.default is db.Default.NONE:
+                    holes.add((op.table, op.column))
+                elif isinstance(op, db.Backfill) and not any(
+                    _omits(w, schema, op.table, op.column) for w in writers
+                ):
+                    holes.discard((op.table, op.column))
+        deploy = next((a for a in actions if a.action == "deploy"), None)
+        if deploy is not None and deploy.version and deploy.version != current:
+            new = app_version(sc, deploy.version)
+            for t, c in sorted(new.reads & holes):
+                out.append(
+                    db.Finding(
+                        f"deploy@{_fmt(at)}",
+                        None,
+                        RULE_READ_BEFORE_BACKFILL,
+                        f"{new.name} reads {t}.{c}, but some rows have none yet: it was added "
+                        f"without a default and not backfilled after the last version that "
+                        f"inserts rows without it ({', '.join(running)}) stopped running; "
+                        "backfill (or dual-write) first",
+                    )
+                )
+            previous, current, replaced_at = current, deploy.version, at
+            min_wave = min_rollout_s(sc, deploy.version)
+        if any(a.action == "rollback" for a in actions) and previous is not None:
+            current, previous = previous, None
+        # Rows inserted from now on by running versions that omit a column have holes.
+        still = previous is not None and at - replaced_at <= min_wave
+        for name in {current} | ({previous} if still and previous else set()):
+            v = app_version(sc, name)
+            for t in {tt for tt, _ in v.writes}:
+                table = schema.table(t)
+                for col in table.columns if table else ():
+                    if not col.has_default and _omits(v, schema, t, col.name):
+                        holes.add((t, col.name))
+    return out
+
+
 def lint(sc: Scenario) -> list[db.Finding]:
     """Unsafe orderings in the plan, as findings (empty without a database section).
 
@@ -186,4 +268,4 @@ def lint(sc: Scenario) -> list[db.Finding]:
         )
     except db.SchemaChangeError as exc:
         return [db.Finding("plan", None, "invalid-operation", str(exc))]
-    return found + rollback_findings(sc)
+    return found + rollback_findings(sc) + backfill_findings(sc)

@@ -39,6 +39,10 @@ MARKED_EVENTS: dict[str, dict[str, Any]] = {
     "Promoting": {"color": "tab:olive", "linestyle": "--"},
     "RolloutPromoted": {"color": "tab:green", "linestyle": ":"},
     "RolloutAborted": {"color": "tab:red", "linestyle": ":"},
+    "MigrationStarted": {"color": "tab:gray", "linestyle": "--"},
+    "PgrollStarted": {"color": "tab:gray", "linestyle": "--"},
+    "PgrollCompleted": {"color": "tab:gray", "linestyle": ":"},
+    "FlagChanged": {"color": "tab:pink", "linestyle": "--"},
 }
 
 #: Summary fields drawn by :func:`comparison_figure` unless told otherwise.

@@ -23,6 +23,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from pydantic import Field, model_validator
+from pydantic.alias_generators import to_camel
 
 from simdeploy.analysis_rules import InvalidCondition, parse_condition
 from simdeploy.spec import Duration, Fraction, IntOrPercent, Strict
@@ -94,8 +95,14 @@ class Metric(Strict):
 
     @model_validator(mode="after")
     def _conditions(self) -> Metric:
-        _condition(self.success_condition)
-        _condition(self.failure_condition)
+        for name, text in (
+            ("successCondition", self.success_condition),
+            ("failureCondition", self.failure_condition),
+        ):
+            try:
+                _condition(text)
+            except ValueError as exc:
+                raise ValueError(f"{name}: {exc}") from None
         if self.count is not None and self.count > 1 and self.interval is None:
             raise ValueError("interval: required when count > 1 (Argo: 'interval must be set')")
         return self
@@ -159,9 +166,10 @@ class CanaryStep(Strict):
     def _one_kind(self) -> CanaryStep:
         kinds = [k for k, v in self if v is not None]
         if len(kinds) != 1:
+            got = " and ".join(to_camel(k) for k in kinds) if kinds else "none"
             raise ValueError(
                 "a step has exactly one of setWeight, pause, analysis, "
-                "setCanaryScale, setHeaderRoute, setMirrorRoute"
+                f"setCanaryScale, setHeaderRoute, setMirrorRoute (got {got})"
             )
         return self
 

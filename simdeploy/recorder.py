@@ -97,6 +97,7 @@ class Recorder:
         self.version_index = {v: i for i, v in enumerate(self.versions)}
         # Shadow traffic: counted apart, never in the user-facing counters above.
         self.mirrored = array("q", bytes(8 * self.n_buckets))
+        self.synthetic = array("q", bytes(8 * self.n_buckets))
         self.mirror_errors = array("q", bytes(8 * self.n_buckets))
         #: Shadow and synthetic outcomes per (bucket, version): [ok, errors]; analysis
         #: queries of a version add them to its user-facing outcomes.
@@ -161,6 +162,11 @@ class Recorder:
             self.mirror_errors[b] += 1
         if duplicate_write:
             self.duplicate_writes += 1
+
+    def count_synthetic(self, b: int, v: int, outcome: int) -> None:
+        """A synthetic request (smoke test): visible to analysis queries only."""
+        self.synthetic[b] += 1
+        self.mirror_counts[1 if outcome else 0][b * self.n_cols + v] += 1
 
     def shadow_compared(self, mismatch: bool) -> None:
         self.shadow_comparisons += 1

@@ -122,6 +122,7 @@ def _timeline(world: World) -> pd.DataFrame:
         df[f"errors_{v}"] = errs[:, j]
     df["mirrored"] = np.frombuffer(r.mirrored, dtype=np.int64)
     df["mirror_errors"] = np.frombuffer(r.mirror_errors, dtype=np.int64)
+    df["synthetic"] = np.frombuffer(r.synthetic, dtype=np.int64)
     hist = np.frombuffer(r.latency, dtype=np.int64).reshape(nb, nc, rec.LAT_BINS).sum(axis=1)
     pct = _percentiles(hist, (0.5, 0.95, 0.99))
     df["p50_s"], df["p95_s"], df["p99_s"] = pct[:, 0], pct[:, 1], pct[:, 2]

@@ -14,7 +14,7 @@ itself, which is what the reference article compares across strategies.
 
 from __future__ import annotations
 
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -51,6 +51,9 @@ class Rollout:
     ended_at: float | None = None
     outcome: str = "running"
     rollback: RollbackRequested | None = None
+    #: When the rollout first completed (never cleared): a rollback before it is an abort,
+    #: after it an undo back to the old version.
+    completed_at: float | None = None
     #: When the rollback was carried out: the trigger's ``at`` plus any human reaction delay.
     rollback_started_at: float | None = None
     rollback_done_at: float | None = None
@@ -63,19 +66,25 @@ class Rollout:
     roles: dict[str, str] = field(default_factory=dict)
     #: The canary weight the strategy asks for (percent), for the timeline.
     weight_asked: float | None = None
+    #: Called with the outcome each time the rollout ends (completed, then maybe rolled_back).
+    on_finish: list[Callable[[str], None]] = field(default_factory=list)
 
     def finish(self, outcome: str, now: float, recorder: Recorder) -> None:
         """The rollout is over: ``completed`` or ``rolled_back``."""
         if self.ended_at is None:
             self.ended_at, self.outcome = now, outcome
+            if outcome == "completed" and self.completed_at is None:
+                self.completed_at = now
             recorder.tracking = False
             recorder.event(
                 now,
-                "RolloutCompleted" if outcome == "completed" else "RolloutAborted",
+                "RolloutCompleted" if outcome == "completed" else "RollbackCompleted",
                 "rollout",
                 self.version,
                 outcome,
             )
+            for callback in list(self.on_finish):
+                callback(outcome)
 
     def wait_promote(self, env: simpy.Environment) -> simpy.Event:
         """An event for the next ``promote`` action."""
@@ -141,6 +150,8 @@ def request_rollback(
 
     def _interrupt(_e: simpy.Event | None = None) -> None:
         ro.rollback_started_at = env.now
+        # Undoing a finished rollout starts a new one (back): "running" until it ends.
+        ro.ended_at, ro.outcome = None, "running"
         if proc.is_alive:
             proc.interrupt(cause)
 

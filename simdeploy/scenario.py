@@ -180,7 +180,10 @@ class Strategy(Strict):
     @classmethod
     def _type_from_block(cls, data: Any) -> Any:
         if isinstance(data, dict):
-            blocks = [k for k in BLOCKS if data.get(k) is not None]
+            spelled = {k: (k, _FIELD[BLOCKS[k]]) for k in BLOCKS}
+            blocks = [
+                k for k, names in spelled.items() if any(data.get(n) is not None for n in names)
+            ]
             if len(blocks) > 1:
                 raise ValueError(f"give one strategy block, not {' and '.join(blocks)}")
             if blocks:
@@ -231,12 +234,11 @@ def _block(type_: str) -> str:
 
 
 def _field(type_: str) -> str:
-    return {
-        "Canary": "canary",
-        "BlueGreen": "blue_green",
-        "Flagger": "flagger",
-        "Shadow": "shadow",
-    }[type_]
+    return _FIELD[type_]
+
+
+#: Strategy type → its block's Python field name.
+_FIELD = {"Canary": "canary", "BlueGreen": "blue_green", "Flagger": "flagger", "Shadow": "shadow"}
 
 
 class Service(Strict):
@@ -538,7 +540,7 @@ class Scenario(Strict):
         ]
         strategies += [(f"compare.{n}", st) for n, st in self.compare.items()]
         for path, st in strategies:
-            for ref in _template_refs(st):
+            for sub_path, ref in _template_refs(st):
                 if ref not in self.analysis_templates:
                     known = sorted(self.analysis_templates)
                     close = difflib.get_close_matches(ref, known, n=1)
@@ -550,7 +552,7 @@ class Scenario(Strict):
                     raise PydanticCustomError(
                         "unknown_template",
                         "{path}: unknown analysis template '{ref}' (analysisTemplates){hint}",
-                        {"path": path, "ref": ref, "hint": hint},
+                        {"path": f"{path}.{sub_path}", "ref": ref, "hint": hint},
                     )
         for key in self.expect:
             root = key.split(".", 1)[0]
@@ -586,14 +588,27 @@ class Scenario(Strict):
         return self.model_copy(update={"simulation": sim})
 
 
-def _template_refs(st: Strategy) -> list[str]:
-    runs = []
+def _template_refs(st: Strategy) -> list[tuple[str, str]]:
+    """(path below the strategy, template name) of every analysis reference."""
+    runs: list[tuple[str, Any]] = []
     if st.canary is not None:
-        runs += [step.analysis for step in st.canary.steps if step.analysis is not None]
-        runs.append(st.canary.analysis)
+        runs += [
+            (f"canary.steps[{i}].analysis", step.analysis)
+            for i, step in enumerate(st.canary.steps)
+            if step.analysis is not None
+        ]
+        runs.append(("canary.analysis", st.canary.analysis))
     if st.blue_green is not None:
-        runs += [st.blue_green.pre_promotion_analysis, st.blue_green.post_promotion_analysis]
-    return [t.template_name for r in runs if r is not None for t in r.templates]
+        runs += [
+            ("blueGreen.prePromotionAnalysis", st.blue_green.pre_promotion_analysis),
+            ("blueGreen.postPromotionAnalysis", st.blue_green.post_promotion_analysis),
+        ]
+    return [
+        (f"{path}.templates[{k}].templateName", t.template_name)
+        for path, r in runs
+        if r is not None
+        for k, t in enumerate(r.templates)
+    ]
 
 
 def _named_error(path: str, what: str, value: str, known: list[str]) -> PydanticCustomError:
@@ -620,7 +635,9 @@ def _ref_error(path: str, value: str, known: list[str]) -> PydanticCustomError:
     )
 
 
-_SUBPATH = re.compile(r"^(?:spec\.strategy\.)?([A-Za-z][\w]*(?:\.[A-Za-z]\w*)*): (.+)$")
+_SUBPATH = re.compile(
+    r"^(?:spec\.strategy\.)?([A-Za-z]\w*(?:(?:\.[A-Za-z]\w*)|(?:\[\d+\]))*): (.+)$"
+)
 
 
 def _loc(loc: tuple[int | str, ...]) -> str:
@@ -668,6 +685,7 @@ def _line(path: str, msg: str) -> str:
     if m:
         path = f"{path}.{m.group(1)}" if path else m.group(1)
         msg = m.group(2)
+        path = path.replace(".[", "[")
     return f"{path}: {msg}" if path else msg
 
 

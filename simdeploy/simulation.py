@@ -153,8 +153,25 @@ def apply_action(env: simpy.Environment, world: World, action: Action) -> None:
         watch_rollback_done(ro, world.balancer, dep.replicas)
     elif action.action == "rollback":
         request_rollback(env, world.rollout, RollbackRequested(MANUAL, env.now, "plan"), rec)
-        if world.database is not None:
-            world.database.pgroll_rollback()  # only while a pgroll migration is pending
+        db = world.database
+        if db is not None and db.pending is not None:
+            # pgroll rollback once the app is back on the old version: pods of the new
+            # version still serving during the undo keep their schema version meanwhile.
+            ro = world.rollout
+            if ro is None or ro.process is None or ro.outcome == "rolled_back":
+                db.pgroll_rollback()
+            else:
+                cluster, version = world.cluster, ro.version
+
+                def after_undo(outcome: str) -> None:
+                    # ... and once the new version's last pod is gone (terminating pods
+                    # still serve until then).
+                    if outcome == "rolled_back":
+                        cluster.until(
+                            lambda: not any(p.version == version for p in cluster.pods())
+                        ).callbacks.append(lambda _e: db.pgroll_rollback())
+
+                ro.on_finish.append(after_undo)
     elif action.action == "migrate":
         assert world.database is not None
         if action.pgroll:

@@ -305,7 +305,9 @@ class DataPlane:
         if req.holding and req.access is not None and self.db is not None:
             req.holding = False
             self.db.unhold(req.access)
-        if req.mirror is not None:
+        if req.mirror is SYNTHETIC:
+            self.recorder.count_synthetic(req.bucket, v, outcome)
+        elif req.mirror is not None:
             dup = req.write and outcome == rec.I_OK and not req.mirror.separate_database
             self.recorder.count_mirror(req.bucket, v, outcome, dup)
         else:

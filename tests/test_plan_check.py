@@ -36,7 +36,7 @@ def rules(name: str) -> list[str]:
     [
         ("expand-contract", []),
         ("pgroll-rename", []),
-        ("schema-change-at-once", ["ban-drop-column"]),
+        ("schema-change-at-once", ["ban-drop-column", "read-before-backfill"]),
         ("rename-during-rolling", ["renaming-column"]),
         ("not-null-too-early", ["ban-new-write-restriction"]),
         ("lock-queue", ["require-lock-timeout"]),
@@ -51,7 +51,9 @@ def test_lint_of_the_bundled_scenarios(name: str, expected: list[str]) -> None:
 
 
 def test_a_drop_in_the_same_phase_as_the_deploy_names_the_phase() -> None:
-    (f,) = lint(load_scenario(SCENARIOS / "schema-change-at-once.yaml"))
+    f, backfill = lint(load_scenario(SCENARIOS / "schema-change-at-once.yaml"))
+    assert backfill.rule == "read-before-backfill" and backfill.phase == "deploy@1m"
+    assert backfill.reason.startswith("v2 reads users.full_name, but some rows have none yet")
     assert f.phase == "change@1m"
     assert f.operation is not None
     assert "same phase as the deploy of v2" in f.reason
@@ -145,7 +147,7 @@ def test_cli_check_prints_one_plan_line_per_finding(tmp_path: Path, capsys: Any)
     assert main(["check", str(f)]) == 0
     out = capsys.readouterr().out.splitlines()
     plan = [line for line in out if ": plan: " in line]
-    assert len(plan) == 1
+    assert len(plan) == 2  # ban-drop-column, read-before-backfill
     assert plan[0].startswith(
         f"{f}: plan: [change@30s] ban-drop-column: ALTER TABLE users DROP COLUMN name runs in "
         "the same phase as the deploy of v2"
@@ -158,7 +160,8 @@ def test_cli_check_json_includes_the_plan_findings(tmp_path: Path, capsys: Any) 
     assert main(["check", str(f), "--json"]) == 0
     (report,) = json.loads(capsys.readouterr().out)
     assert report["passed"] is True
-    (finding,) = report["plan_findings"]
+    finding, backfill = report["plan_findings"]
+    assert backfill["rule"] == "read-before-backfill"
     assert finding["phase"] == "change@30s"
     assert finding["rule"] == "ban-drop-column"
     assert "same phase as the deploy of v2" in finding["reason"]

@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 from simdeploy import simulate
 from simdeploy.canary_math import argo_fenceposts
 from tests.conftest import scenario
+from tests.test_progressive import returns_within
 
 SETTINGS = settings(max_examples=18, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -55,7 +56,8 @@ def test_basic_canary_never_exceeds_replicas_plus_max_surge(
         traffic={"rate": 20},
         simulation={"duration": "150s", "seed": seed},
     )
-    r = simulate(sc)
+    with returns_within(20):
+        r = simulate(sc)
     max_surge, _ = argo_fenceposts(surge, unavail, replicas)
     app = r.scaling[r.scaling.owner == "app"]
     assert len(app) > 0
@@ -68,7 +70,7 @@ def test_basic_canary_never_exceeds_replicas_plus_max_surge(
 @given(
     replicas=st.integers(1, 5),
     routed=st.booleans(),
-    abort_at=st.integers(11, 70),
+    abort_at=st.integers(11, 69),
     seed=st.integers(0, 10_000),
 )
 def test_abort_always_ends_with_all_traffic_on_stable(
@@ -77,7 +79,9 @@ def test_abort_always_ends_with_all_traffic_on_stable(
     canary: dict[str, Any] = {
         "maxSurge": 1,
         "maxUnavailable": 0,
-        "steps": canary_steps([25, 50, 75], 15),
+        # Three 20 s pauses: full promotion cannot start before 70 s, so every abort
+        # lands during the steps.
+        "steps": canary_steps([25, 50, 75], 20),
     }
     if routed:
         canary["trafficRouting"] = {"istio": {}}
@@ -90,8 +94,10 @@ def test_abort_always_ends_with_all_traffic_on_stable(
         traffic={"rate": 30},
         simulation={"duration": "160s", "seed": seed},
     )
-    r = simulate(sc)
+    with returns_within(20):
+        r = simulate(sc)
     assert r.record["outcome"] == "rolled_back"
+    assert "RolloutPromoted" not in set(r.events.reason)
     last = r.timeline.iloc[-10:]
     assert last.requests_v2.sum() == 0
     assert last.requests_v1.sum() > 0
@@ -117,11 +123,14 @@ def test_shadow_errors_never_reach_users(
     write_ratio: float,
     seed: int,
 ) -> None:
+    # The shadow outlasts the run: its end-of-duration step can spin forever on a sub-ulp
+    # remainder (test_progressive.py::test_shadow_whose_duration_is_a_multiple_of_the_
+    # interval_ends), and the property is about the mirroring period anyway.
     strategy = {
         "shadow": {
             "percentage": percentage,
             "readsOnly": reads_only,
-            "duration": "30s",
+            "duration": "10m",
             "analysis": {"interval": "10s", "maxMismatchRate": 0.05, "minComparisons": 50},
         }
     }
@@ -131,13 +140,14 @@ def test_shadow_errors_never_reach_users(
         traffic={"rate": 50, "writeRatio": write_ratio},
         simulation={"duration": "60s", "seed": seed},
     )
-    r = simulate(sc)
+    with returns_within(20):
+        r = simulate(sc)
     tl, rec = r.timeline, r.record
     assert tl.errors_v2.sum() == 0
     assert tl.requests_v2.sum() == 0
     assert rec["users_affected"] == 0
     assert rec["errors"] == 0
-    assert rec["outcome"] in ("completed", "rolled_back")
+    assert rec["outcome"] in ("running", "rolled_back")
     if not (reads_only and write_ratio == 1.0):
         assert rec["mirrored_requests"] > 0
     if reads_only:

@@ -153,13 +153,16 @@ class CanaryReplicas:
 
 
 def _routing(
-    ctl: CanaryReplicas, cohort: tuple[float, frozenset[str]] | None = None, mirror: Any = None
+    ctl: CanaryReplicas,
+    cohort: tuple[float, frozenset[str]] | None = None,
+    mirror: Any = None,
+    weight: int | None = None,
 ) -> Routing:
     if not ctl.spec.routed:
         return Routing(
             selector=frozenset([ctl.stable.name, ctl.canary.name]), cohort=cohort, mirror=mirror
         )
-    w = ctl.router_weight
+    w = ctl.router_weight if weight is None else weight
     return Routing.weighted(
         {ctl.stable.name: ctl.spec.max_traffic_weight - w, ctl.canary.name: w},
         cohort=cohort,
@@ -199,8 +202,11 @@ def run(env: simpy.Environment, world: World, ro: Rollout) -> Generator[simpy.Ev
             lambda: ctl.at_desired() and (not spec.routed or ctl.stable_can_carry(weight))
         )
         if spec.routed and ctl.router_weight != weight:
+            # The mesh learns the new weight after the propagation delay; only then does
+            # the controller count it (dynamicStableScale shrinks stable no earlier).
+            bal.set_routing_later(_routing(ctl, state["cohort"], state["mirror"], weight))
+            yield env.timeout(bal.delay)
             ctl.router_weight = weight
-            bal.set_routing_later(_routing(ctl, state["cohort"], state["mirror"]))
             ctl.reconcile()
 
     def analyse(ref: RunRef, name: str) -> Generator[simpy.Event, Any, RunResult]:
@@ -301,7 +307,7 @@ def run(env: simpy.Environment, world: World, ro: Rollout) -> Generator[simpy.Ev
     except simpy.Interrupt as intr:
         cause = intr.cause
         _terminate(state, "aborted")
-        if ro.ended_at is None:
+        if ro.completed_at is None:
             yield from _abort(env, world, ro, ctl, cause)
         else:
             yield from _undo_after_promotion(env, world, ro, ctl)
@@ -325,14 +331,19 @@ def _promote(
     ro.roles.update(stable=ro.version)
     ctl.active = False
     world.deployment.template = ro.version
-    if ctl.spec.routed:
-        world.balancer.set_routing_later(Routing(selector=frozenset([new.name])))
-        yield env.timeout(ctl.spec.scale_down_delay_seconds)
-        world.cluster.scale(old, 0, "scaleDownDelaySeconds passed")
-    else:
-        world.cluster.scale(old, 0, "promoted")
-        world.balancer.set_routing(Routing(selector=frozenset([new.name])))
+    world.balancer.set_routing_later(Routing(selector=frozenset([new.name])))
     world.cluster.scale(new, world.deployment.replicas, "stable")
+    if ctl.spec.routed and not ctl.spec.dynamic_stable_scale:
+        # The old replica set gets a scale-down deadline; a rollback before it finds it up.
+        def scale_down(_e: simpy.Event) -> None:
+            if world.deployment.template == ro.version:
+                world.cluster.scale(old, 0, "scaleDownDelaySeconds passed")
+
+        env.timeout(ctl.spec.scale_down_delay_seconds).callbacks.append(scale_down)
+    else:  # basic canary, or dynamicStableScale: no delay (argo-rollouts#4926)
+        world.cluster.scale(old, 0, "promoted")
+    return
+    yield  # a generator, like every step of the rollout
 
 
 def _abort(

@@ -135,7 +135,9 @@ def run(env: simpy.Environment, world: World, ro: Rollout) -> Generator[simpy.Ev
                     rec.event(env.now, "Advance", "canary", ro.version, f"weight {st['weight']}")
                     route()
                     continue
-            else:
+            elif st["iterations"] < a.iterations:
+                # A/B and blue/green: one iteration per tick; the tick after the last
+                # iteration promotes, so the analysis spans interval x iterations.
                 if st["iterations"] == 0:
                     if mode == "ab":
                         share = a.match[0].user_share if a.match else 0.0
@@ -152,17 +154,18 @@ def run(env: simpy.Environment, world: World, ro: Rollout) -> Generator[simpy.Ev
                     ro.version,
                     f"iteration {st['iterations']}/{a.iterations}",
                 )
-                if st["iterations"] < a.iterations:
-                    continue
-                st["cohort"], st["mirror"] = None, None
-                if mode == "bluegreen":
-                    st["weight"] = 100
+                continue
+            elif mode == "bluegreen" and st["weight"] < 100:
+                # Flagger's blue/green routes all traffic to the canary for one tick first.
+                st["mirror"], st["weight"] = None, 100
+                rec.event(env.now, "Routing", "canary", ro.version, "routing all traffic to canary")
                 route()
+                continue
             # Promoting: the primary rolls out the canary's spec; the split stays meanwhile.
             rec.event(env.now, "Promoting", "canary", ro.version, "copying canary spec to primary")
             dep.set_template(ro.version, world.scenario.service.strategy)
             yield dep.until_complete()
-            st["weight"] = 0
+            st.update(weight=0, cohort=None, mirror=None)  # routes kept until now
             route()
             rec.event(env.now, "Finalising", "canary", ro.version, "routing all traffic to primary")
             promoted = True
@@ -174,7 +177,7 @@ def run(env: simpy.Environment, world: World, ro: Rollout) -> Generator[simpy.Ev
         cause = intr.cause
         if isinstance(cause, RollbackRequested):
             mark_rollback(ro, cause, rec)
-        if ro.ended_at is None:
+        if ro.completed_at is None:
             rec.event(
                 env.now,
                 "Rollback",

@@ -47,6 +47,7 @@ def run(env: simpy.Environment, world: World, ro: Rollout) -> Generator[simpy.Ev
     )
     bal.set_routing(Routing(selector=users))
     cluster.scale(shadow, dep.replicas, "shadow deployment")
+    promoting = False
     try:
         yield cluster.until(lambda: shadow.counts(cluster.min_ready_s, env.now)[2] >= dep.replicas)
         mirror = Mirror(
@@ -54,10 +55,11 @@ def run(env: simpy.Environment, world: World, ro: Rollout) -> Generator[simpy.Ev
         )
         bal.set_routing_later(Routing(selector=users, mirror=mirror))
         start = env.now
+        end = start + spec.duration  # absolute: no float leftovers that stop the clock
         base_cmp, base_mis = rec.shadow_comparisons, rec.shadow_mismatches
         step = spec.analysis.interval if spec.analysis else spec.duration
-        while env.now - start < spec.duration:
-            yield env.timeout(min(step, spec.duration - (env.now - start)))
+        while end - env.now > 1e-9:
+            yield env.timeout(min(step, end - env.now))
             a = spec.analysis
             compared = rec.shadow_comparisons - base_cmp
             mismatched = rec.shadow_mismatches - base_mis
@@ -81,15 +83,19 @@ def run(env: simpy.Environment, world: World, ro: Rollout) -> Generator[simpy.Ev
         _teardown(world, shadow, users)
         if spec.promote:
             rec.event(env.now, "ShadowPromoted", "shadow", ro.version, "rolling out for real")
+            promoting = True
             dep.set_template(ro.version, world.scenario.service.strategy)
             yield dep.until_complete()
         ro.finish("completed", env.now, rec)
         yield env.event()
     except simpy.Interrupt:
-        if ro.ended_at is None:
+        if ro.completed_at is None and not promoting:
             _teardown(world, shadow, users)
             ro.finish("rolled_back", env.now, rec)
         else:
+            # Promoted (or promoting): an ordinary rollout undo back to the old version.
+            _teardown(world, shadow, users)
+            rec.event(env.now, "RolloutUndo", "deployment", ro.stable, "rollout undo")
             dep.set_template(ro.stable)
             yield dep.until_complete()
             ro.ended_at = None
