@@ -908,8 +908,9 @@ def _plan(strategy: dict[str, Any]) -> dict[str, Any]:
                     routed({"setWeight": 10}, {"analysis": {"templates": [{"templateName": "rs"}]}})
                 ),
             },
-            # Names the strategy, not the templateName field (reported as unclear).
-            "plan[0].strategy.canary.steps[1].analysis.templates[0].templateName: unknown analysis template 'rs' (analysisTemplates); known: sr",
+            # Names the templateName field itself.
+            "plan[0].strategy.canary.steps[1].analysis.templates[0].templateName: "
+            "unknown analysis template 'rs' (analysisTemplates); known: sr",
             id="unknown-template",
         ),
         pytest.param(
@@ -924,7 +925,8 @@ def _plan(strategy: dict[str, Any]) -> dict[str, Any]:
         ),
         pytest.param(
             _plan(routed({"analysis": {"templates": [{"templateName": "x"}]}})),
-            "plan[0].strategy.canary.steps[0].analysis.templates[0].templateName: unknown analysis template 'x' (analysisTemplates); none are defined",
+            "plan[0].strategy.canary.steps[0].analysis.templates[0].templateName: "
+            "unknown analysis template 'x' (analysisTemplates); none are defined",
             id="no-templates-at-all",
         ),
         pytest.param(
