@@ -20,7 +20,7 @@ Pure: pydantic only.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import Field, model_validator
 from pydantic.alias_generators import to_camel
@@ -28,7 +28,8 @@ from pydantic.alias_generators import to_camel
 from simdeploy.analysis_rules import InvalidCondition, parse_condition
 from simdeploy.spec import Duration, Fraction, IntOrPercent, Strict
 
-QUERY_METRICS = (
+#: The metrics a query can ask for (latencies in seconds).
+QueryMetric = Literal[
     "success_rate",
     "error_rate",
     "error_count",
@@ -36,7 +37,8 @@ QUERY_METRICS = (
     "latency_p50",
     "latency_p95",
     "latency_p99",
-)
+]
+QUERY_METRICS: tuple[str, ...] = get_args(QueryMetric)
 
 
 # --- analysis ----------------------------------------------------------------------------
@@ -49,15 +51,7 @@ class SimQuery(Strict):
     Fewer than ``minRequests`` completed requests in the window → no data.
     """
 
-    metric: Literal[
-        "success_rate",
-        "error_rate",
-        "error_count",
-        "request_count",
-        "latency_p50",
-        "latency_p95",
-        "latency_p99",
-    ]
+    metric: QueryMetric
     of: str = "canary"
     window: Annotated[Duration, Field(gt=0)] = 60.0
     min_requests: Annotated[int, Field(ge=1)] = 1

@@ -659,29 +659,10 @@ from simdeploy.canary_math import (  # noqa: E402  (canary_math imports IntOrPer
     calculate_replica_counts_for_traffic_routed_canary,
 )
 
-__all__ = [
-    "DeploymentStatus",
-    "IntOrPercent",
-    "InvalidRolloutSpec",
-    "RSState",
+__all__ += [
     "approximate_weighted_canary_stable_replica_counts",
     "at_desired_replica_counts_for_canary",
     "calculate_replica_counts_for_basic_canary",
     "calculate_replica_counts_for_canary",
     "calculate_replica_counts_for_traffic_routed_canary",
-    "cleanup_unhealthy_replicas",
-    "deployment_complete",
-    "deployment_progressing",
-    "deployment_timed_out",
-    "is_pod_available",
-    "max_surge",
-    "max_unavailable",
-    "min_available",
-    "new_rs_new_replicas",
-    "reconcile_new_replica_set",
-    "reconcile_old_replica_sets",
-    "resolve_fenceposts",
-    "scale_down_old_replica_sets_for_rolling_update",
-    "scaled_value",
-    "validate_rolling_update",
 ]

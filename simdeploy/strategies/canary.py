@@ -108,16 +108,7 @@ class CanaryReplicas:
         self._busy = True
         try:
             for _ in range(8):
-                c, st = calculate_replica_counts_for_canary(
-                    self.replicas,
-                    self.weight,
-                    self.spec.max_surge,
-                    self.spec.max_unavailable,
-                    self._state(self.stable),
-                    self._state(self.canary),
-                    self.others(),
-                    **self._kwargs(),
-                )
+                c, st = self._ask(calculate_replica_counts_for_canary)
                 changed = False
                 for rs, n in ((self.stable, st), (self.canary, c)):
                     if rs.spec_replicas != n:
@@ -133,7 +124,11 @@ class CanaryReplicas:
             self._busy = False
 
     def at_desired(self) -> bool:
-        return at_desired_replica_counts_for_canary(
+        return bool(self._ask(at_desired_replica_counts_for_canary))
+
+    def _ask(self, fn: Any) -> Any:
+        """Call one of canary_math's functions with this rollout's state, as Argo does."""
+        return fn(
             self.replicas,
             self.weight,
             self.spec.max_surge,
