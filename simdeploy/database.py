@@ -457,10 +457,3 @@ class Database:
         self.views, self.view_default = {}, None
         self.epoch += 1
         self.recorder.event(self.env.now, "PgrollRolledBack", self.phase)
-
-
-def lock_by_name(name: str) -> db.LockMode:
-    for m in db.LockMode:
-        if m.sql == name.upper():
-            return m
-    raise KeyError(name)

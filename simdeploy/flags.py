@@ -41,6 +41,7 @@ class FlagRuntime:
         self.streaming = self.spec.delivery.mode == "streaming"
         self.delay = self.spec.delivery.delay
         self.interval = self.spec.delivery.interval
+        self._phase: dict[Pod, float] = {}
         feature = self.spec.feature
         #: The feature's data access, hashable: (reads, writes) as (table, columns) pairs.
         self.access = (
@@ -64,7 +65,11 @@ class FlagRuntime:
         fetches the current state when its container starts)."""
         if self.streaming:
             return now - self.delay
-        phase = (zlib.crc32(pod.name.encode()) % 10_000) / 10_000 * self.interval
+        phase = self._phase.get(pod)
+        if phase is None:  # once per pod: its poll phase from its name
+            phase = self._phase[pod] = (
+                (zlib.crc32(pod.name.encode()) % 10_000) / 10_000 * self.interval
+            )
         last_poll = now - ((now - phase) % self.interval)
         # An SDK fetches the current flags when it starts: a pod never acts on a state
         # older than its own start.

@@ -128,7 +128,6 @@ def k8s_rollout(
         )
         dep.set_template(ro.stable)
         yield dep.until_complete()
-        ro.ended_at = None  # an undo after completion ends the rollout again
         ro.finish("rolled_back", env.now, recorder)
 
 
@@ -160,6 +159,15 @@ def request_rollback(
     else:
         _interrupt()
     return True
+
+
+class AbortRollout(Exception):
+    """Raised inside a rollout's own process when its analysis fails: a process cannot
+    interrupt itself, so it records the cause (:func:`mark_rollback`) and aborts."""
+
+    def __init__(self, cause: RollbackRequested) -> None:
+        super().__init__(cause.reason)
+        self.cause = cause
 
 
 def mark_rollback(ro: Rollout, cause: RollbackRequested, recorder: Recorder) -> bool:

@@ -20,7 +20,8 @@ import simpy
 from simdeploy.balancer import Balancer
 from simdeploy.bucketing import bucket_many
 from simdeploy.cluster import Cluster
-from simdeploy.database import Database, lock_by_name
+from simdeploy.database import Database
+from simdeploy.dbspec import LOCK_NAMES
 from simdeploy.deployment import Deployment
 from simdeploy.flags import FlagRuntime, Flags
 from simdeploy.recorder import Recorder
@@ -115,7 +116,9 @@ def build_world(scenario: Scenario, seed: int) -> World:
         data_plane.db = world.database
         for lt in scenario.database.long_transactions:
             env.process(
-                world.database.long_transaction(lt.table, lock_by_name(lt.lock), lt.at, lt.duration)
+                world.database.long_transaction(
+                    lt.table, LOCK_NAMES[lt.lock.upper()], lt.at, lt.duration
+                )
             )
     if scenario.flags:
         users = scenario.traffic.users

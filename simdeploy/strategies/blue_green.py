@@ -21,7 +21,7 @@ from simdeploy.analysis import analysis_run
 from simdeploy.analysis_rules import Phase
 from simdeploy.balancer import Routing
 from simdeploy.cluster import ReplicaSet
-from simdeploy.rollback import RollbackRequested, mark_rollback
+from simdeploy.rollback import AbortRollout, RollbackRequested, mark_rollback
 
 if TYPE_CHECKING:
     from simdeploy.progressive import RunRef
@@ -57,7 +57,7 @@ def run(env: simpy.Environment, world: World, ro: Rollout) -> Generator[simpy.Ev
         templates = [world.scenario.analysis_templates[t.template_name] for t in ref.templates]
         result = yield env.process(analysis_run(env, name, templates, rec, ro.roles))
         if result.phase in (Phase.FAILED, Phase.ERROR):
-            raise _Abort(RollbackRequested(ANALYSIS_FAILED, env.now, result.message))
+            raise AbortRollout(RollbackRequested(ANALYSIS_FAILED, env.now, result.message))
         if result.phase == Phase.INCONCLUSIVE:
             rec.event(env.now, "RolloutPaused", "rollout", ro.version, "InconclusiveAnalysis")
             yield ro.wait_promote(env)
@@ -108,7 +108,7 @@ def run(env: simpy.Environment, world: World, ro: Rollout) -> Generator[simpy.Ev
             ro.roles.update(active=ro.version)
             yield env.timeout(bal.delay)
             yield from gate(spec.post_promotion_analysis, "post-promotion")
-        except _Abort as exc:
+        except AbortRollout as exc:
             mark_rollback(ro, exc.cause, rec)
             raise simpy.Interrupt(exc.cause) from None
         ro.roles.update(stable=ro.version)
@@ -130,7 +130,6 @@ def run(env: simpy.Environment, world: World, ro: Rollout) -> Generator[simpy.Ev
                 f"aborted before promotion ({getattr(cause, 'reason', cause)})",
             )
             bal.refresh()
-            ro.ended_at = None
             ro.finish("rolled_back", env.now, rec)
             yield env.timeout(spec.abort_scale_down_delay_seconds)
             cluster.scale(green, 0, "abortScaleDownDelaySeconds passed")
@@ -157,13 +156,6 @@ def run(env: simpy.Environment, world: World, ro: Rollout) -> Generator[simpy.Ev
         ro.roles.update(active=ro.stable, stable=ro.stable)
         dep.template = ro.stable
         yield env.timeout(bal.delay)
-        ro.ended_at = None
         ro.finish("rolled_back", env.now, rec)
         yield env.timeout(spec.abort_scale_down_delay_seconds)
         cluster.scale(green, 0, "rolled back")
-
-
-class _Abort(Exception):
-    def __init__(self, cause: RollbackRequested) -> None:
-        super().__init__(cause.reason)
-        self.cause = cause

@@ -35,7 +35,7 @@ from simdeploy.canary_math import (
     calculate_replica_counts_for_canary,
 )
 from simdeploy.cluster import ReplicaSet
-from simdeploy.rollback import RollbackRequested, mark_rollback
+from simdeploy.rollback import AbortRollout, RollbackRequested, mark_rollback
 
 if TYPE_CHECKING:
     from simdeploy.progressive import ArgoCanary, RunRef
@@ -43,14 +43,6 @@ if TYPE_CHECKING:
     from simdeploy.simulation import World
 
 ANALYSIS_FAILED = "AnalysisFailed"
-
-
-class AbortRollout(Exception):
-    """Raised inside the rollout process when its own step analysis fails."""
-
-    def __init__(self, cause: RollbackRequested) -> None:
-        super().__init__(cause.reason)
-        self.cause = cause
 
 
 class CanaryReplicas:
@@ -423,5 +415,4 @@ def _undo_after_promotion(
     cluster.scale(new, 0, "rolled back")
     world.deployment.template = ro.stable
     ro.roles.update(stable=ro.stable)
-    ro.ended_at = None
     ro.finish("rolled_back", env.now, rec)

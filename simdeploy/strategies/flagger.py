@@ -197,5 +197,4 @@ def run(env: simpy.Environment, world: World, ro: Rollout) -> Generator[simpy.Ev
             rec.event(env.now, "RolloutUndo", "deployment", ro.stable, "undo of the primary")
             dep.set_template(ro.stable)
             yield dep.until_complete()
-            ro.ended_at = None
             ro.finish("rolled_back", env.now, rec)

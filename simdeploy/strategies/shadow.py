@@ -98,7 +98,6 @@ def run(env: simpy.Environment, world: World, ro: Rollout) -> Generator[simpy.Ev
             rec.event(env.now, "RolloutUndo", "deployment", ro.stable, "rollout undo")
             dep.set_template(ro.stable)
             yield dep.until_complete()
-            ro.ended_at = None
             ro.finish("rolled_back", env.now, rec)
 
 
