@@ -6,10 +6,10 @@
 0.0
 """
 
-from simdeploy.experiment import compare, replicate
-from simdeploy.result import Result
-from simdeploy.scenario import Scenario, ScenarioError, load_scenario
-from simdeploy.simulation import simulate
+from simdeploy.experiments.compare import compare, replicate
+from simdeploy.run.result import Result
+from simdeploy.run.simulation import simulate
+from simdeploy.spec.scenario import Scenario, ScenarioError, load_scenario
 
 __all__ = [
     "Result",

@@ -19,12 +19,12 @@ from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
-from simdeploy.checks import evaluate
-from simdeploy.experiment import Comparison, compare, variants_of
-from simdeploy.metrics import SUMMARY
-from simdeploy.plan_check import lint
-from simdeploy.scenario import Scenario, ScenarioError, json_schema, load_scenario
-from simdeploy.simulation import simulate
+from simdeploy.experiments.compare import Comparison, compare, variants_of
+from simdeploy.run.checks import evaluate
+from simdeploy.run.simulation import simulate
+from simdeploy.spec.metrics import SUMMARY
+from simdeploy.spec.plan_check import lint
+from simdeploy.spec.scenario import Scenario, ScenarioError, json_schema, load_scenario
 
 EXIT_OK, EXIT_EXPECTATION, EXIT_BAD_INPUT = 0, 1, 2
 

@@ -24,9 +24,9 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.ticker import FuncFormatter
 
-from simdeploy.experiment import Comparison, aggregate
-from simdeploy.recorder import ERROR_CAUSES
-from simdeploy.result import Result
+from simdeploy.experiments.compare import Comparison, aggregate
+from simdeploy.run.result import Result
+from simdeploy.world.recorder import ERROR_CAUSES
 
 #: Control-plane events marked on timelines, with their line style.
 MARKED_EVENTS: dict[str, dict[str, Any]] = {
@@ -461,7 +461,7 @@ def comparison_figure(
     user-facing error ratio (%) per bucket and the variant's marked events. Bottom: one
     bar chart per field of ``metrics`` (one bar per variant). ``results`` is either a
     mapping name → Result (or → list of Results, one per seed) or a
-    :class:`~simdeploy.experiment.Comparison`; with several seeds the panels show the
+    :class:`~simdeploy.experiments.compare.Comparison`; with several seeds the panels show the
     first seed's run and the bars the mean over seeds with 95% confidence-interval
     whiskers. A field undefined for a variant is marked "n/a". ``metrics`` are summary
     fields, ``errors_<cause>`` included; an unknown name raises KeyError.

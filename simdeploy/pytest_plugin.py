@@ -20,8 +20,8 @@ from typing import Any
 import pytest
 import yaml
 
-from simdeploy.checks import check_one, lookup
-from simdeploy.scenario import Expectation, Scenario, ScenarioError, load_scenario
+from simdeploy.run.checks import check_one, lookup
+from simdeploy.spec.scenario import Expectation, Scenario, ScenarioError, load_scenario
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -60,7 +60,7 @@ class ScenarioFile(pytest.File):
 
     def record(self) -> dict[str, Any]:
         if self._record is None:
-            from simdeploy.simulation import simulate
+            from simdeploy.run.simulation import simulate
 
             seed = self.config.getoption("--simdeploy-seed")
             self._record = simulate(self.scenario, seed=seed).record

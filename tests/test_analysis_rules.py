@@ -1,4 +1,4 @@
-"""Table tests for simdeploy.analysis_rules.
+"""Table tests for simdeploy.rules.analysis_rules.
 
 Metric rows marked ``upstream-`` are ported from argo-rollouts ``analysis/analysis_test.go``
 (TestAssessMetricStatusNoMeasurements, ...FailureLimit, ...InconclusiveLimit,
@@ -18,8 +18,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from simdeploy import analysis_rules
-from simdeploy.analysis_rules import (
+from simdeploy.rules import analysis_rules
+from simdeploy.rules.analysis_rules import (
     DEFAULT_CONSECUTIVE_ERROR_LIMIT,
     ERROR_RETRY_INTERVAL_S,
     PHASE_ORDER,

@@ -1,4 +1,4 @@
-"""Tests for simdeploy.bucketing: LaunchDarkly's published vectors, then properties.
+"""Tests for simdeploy.rules.bucketing: LaunchDarkly's published vectors, then properties.
 
 The vectors come from LaunchDarkly's SDK test suites (flag key "hashKey", salt "saltyA"):
 python-server-sdk ``ldclient/testing/impl/test_evaluator_bucketing.py``
@@ -16,7 +16,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from scipy.stats import chisquare
 
-from simdeploy.bucketing import (
+from simdeploy.rules.bucketing import (
     LONG_SCALE,
     _from_digest,
     bucket,
@@ -177,6 +177,6 @@ def test_two_flags_give_independent_cohorts() -> None:
 def test_docstring_examples() -> None:
     import doctest
 
-    from simdeploy import bucketing
+    from simdeploy.rules import bucketing
 
     assert doctest.testmod(bucketing).failed == 0

@@ -1,4 +1,4 @@
-"""Table tests for simdeploy.canary_math.
+"""Table tests for simdeploy.rules.canary_math.
 
 Rows marked "upstream" are ported from argoproj/argo-rollouts ``utils/replicaset/canary_test.go``
 (TestCalculateReplicaCountsForCanary, TestApproximateWeightedNewStableReplicaCounts,
@@ -19,7 +19,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from simdeploy.canary_math import (
+from simdeploy.rules.canary_math import (
     ARGO_DEFAULT_MAX_SURGE,
     ARGO_DEFAULT_MAX_UNAVAILABLE,
     CanaryRS,
@@ -45,7 +45,7 @@ from simdeploy.canary_math import (
     served_weight,
     traffic_weight_to_replicas,
 )
-from simdeploy.replica_math import IntOrPercent, RSState
+from simdeploy.rules.replica_math import IntOrPercent, RSState
 
 
 def stable_rs(spec: int, available: int, replicas: int | None = None) -> CanaryRS:

@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from simdeploy.cli import main
-from simdeploy.metrics import SUMMARY_FIELDS
+from simdeploy.spec.metrics import SUMMARY_FIELDS
 from tests.conftest import base_dict
 
 

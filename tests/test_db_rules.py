@@ -1,4 +1,4 @@
-"""Table tests for simdeploy.db_rules.
+"""Table tests for simdeploy.rules.db_rules.
 
 The conflict matrix is PostgreSQL's "Explicit Locking" Table 13.2 (identical to
 ``LockConflicts[]`` in ``src/backend/storage/lmgr/lock.c``). Lock and cost rows follow the
@@ -9,8 +9,8 @@ import doctest
 
 import pytest
 
-from simdeploy import db_rules
-from simdeploy.db_rules import (
+from simdeploy.rules import db_rules
+from simdeploy.rules.db_rules import (
     INDEX_CONCURRENTLY_FACTOR,
     METADATA_COST_S,
     AddColumn,

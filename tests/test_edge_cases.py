@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from simdeploy import simulate
-from simdeploy.metrics import OUTCOMES_OF_ROLLOUT
+from simdeploy.spec.metrics import OUTCOMES_OF_ROLLOUT
 from tests.conftest import scenario
 
 STRATEGIES: dict[str, dict[str, Any]] = {

@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 
 from simdeploy import Scenario, simulate
-from simdeploy.bucketing import in_rollout
-from simdeploy.dbspec import Flag
-from simdeploy.flags import FlagRuntime
+from simdeploy.rules.bucketing import in_rollout
+from simdeploy.spec.database import Flag
+from simdeploy.world.flags import FlagRuntime
 from tests.conftest import base_dict
 
 USERS = 300

@@ -16,8 +16,8 @@ import yaml
 
 from simdeploy import Scenario, load_scenario
 from simdeploy.cli import main
-from simdeploy.plan_check import lint, plan_phases
-from simdeploy.spec import ScenarioError
+from simdeploy.spec.base import ScenarioError
+from simdeploy.spec.plan_check import lint, plan_phases
 from tests.conftest import SCENARIOS, base_dict
 
 ID = {"name": "id", "nullable": False, "default": True}

@@ -20,8 +20,8 @@ from matplotlib.container import ErrorbarContainer
 from matplotlib.figure import Figure
 
 from simdeploy import compare, load_scenario, plots, simulate
-from simdeploy.result import Result
-from simdeploy.scenario import Action, Scenario
+from simdeploy.run.result import Result
+from simdeploy.spec.scenario import Action, Scenario
 
 SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
 

@@ -20,12 +20,12 @@ import pandas as pd
 import pytest
 
 from simdeploy import Scenario, ScenarioError, compare, load_scenario, simulate
-from simdeploy import simulation as simulation_module
-from simdeploy.analysis import query
-from simdeploy.canary_math import approximate_weighted_canary_stable_replica_counts
-from simdeploy.experiment import variants_of
-from simdeploy.recorder import I_APP_ERROR, I_OK, I_TIMEOUT, Recorder
-from simdeploy.result import Result
+from simdeploy.control.analysis import query
+from simdeploy.experiments.compare import variants_of
+from simdeploy.rules.canary_math import approximate_weighted_canary_stable_replica_counts
+from simdeploy.run import simulation as simulation_module
+from simdeploy.run.result import Result
+from simdeploy.world.recorder import I_APP_ERROR, I_OK, I_TIMEOUT, Recorder
 from tests.conftest import SCENARIOS, base_dict, scenario
 
 DELAY = 1.0  # base_dict's endpointPropagationDelay
@@ -758,9 +758,9 @@ def test_header_route_keeps_users_on_one_version(monkeypatch: pytest.MonkeyPatch
     worlds: list[Any] = []
     build = simulation_module.build_result
 
-    def capture(world: Any, seed: int) -> Result:
-        worlds.append(world)
-        return build(world, seed)
+    def capture(cp: Any, seed: int) -> Result:
+        worlds.append(cp.world)
+        return build(cp, seed)
 
     monkeypatch.setattr(simulation_module, "build_result", capture)
     sc = load_scenario(SCENARIOS / "ab-cohort.yaml")

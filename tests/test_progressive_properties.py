@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from simdeploy import simulate
-from simdeploy.canary_math import argo_fenceposts
+from simdeploy.rules.canary_math import argo_fenceposts
 from tests.conftest import scenario
 from tests.test_progressive import returns_within
 

@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from simdeploy import simulate
-from simdeploy.replica_math import resolve_fenceposts
+from simdeploy.rules.replica_math import resolve_fenceposts
 from tests.conftest import scenario
 
 int_or_pct = st.one_of(st.integers(0, 4), st.sampled_from(["0%", "10%", "25%", "50%", "100%"]))

@@ -36,9 +36,9 @@ def test_readme_lists_every_bundled_scenario() -> None:
 def _fragment_model(kind: str):  # returns a pydantic TypeAdapter
     from pydantic import TypeAdapter
 
-    from simdeploy.dbspec import Database, Flag
-    from simdeploy.progressive import AnalysisTemplate
-    from simdeploy.scenario import Action, Strategy
+    from simdeploy.spec.database import Database, Flag
+    from simdeploy.spec.progressive import AnalysisTemplate
+    from simdeploy.spec.scenario import Action, Strategy
 
     return {
         "strategy": TypeAdapter(Strategy),

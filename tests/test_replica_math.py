@@ -1,4 +1,4 @@
-"""Table tests for simdeploy.replica_math.
+"""Table tests for simdeploy.rules.replica_math.
 
 Rows are ported from the upstream Kubernetes test tables where one exists (the row id says
 which), plus the docs' worked examples and edge cases the upstream tables do not pin.
@@ -15,7 +15,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from simdeploy.replica_math import (
+from simdeploy.rules.replica_math import (
     BOTH_ZERO_MSG,
     MAX_INT32,
     NEGATIVE_MSG,

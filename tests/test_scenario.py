@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 
 from simdeploy import ScenarioError, load_scenario
-from simdeploy.dists import BatchSampler, Exponential, LogNormal
-from simdeploy.durations import format_duration, parse_duration
-from simdeploy.scenario import Scenario, json_schema
+from simdeploy.rules.dists import BatchSampler, Exponential, LogNormal
+from simdeploy.rules.durations import format_duration, parse_duration
+from simdeploy.spec.scenario import Scenario, json_schema
 from tests.conftest import base_dict, merge
 
 

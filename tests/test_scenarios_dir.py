@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from simdeploy import load_scenario, simulate
-from simdeploy.checks import evaluate
+from simdeploy.run.checks import evaluate
 from tests.conftest import SCENARIOS
 
 FILES = sorted(SCENARIOS.glob("*.yaml"))

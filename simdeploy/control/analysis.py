@@ -1,0 +1,164 @@
+"""Metric queries over the recorder, and analysis runs as SimPy processes (control plane).
+
+``query`` is what a Prometheus query is to Argo Rollouts or Flagger: a number over a
+window for one version (success rate, error rate, error count, request count, latency
+percentiles), or ``None`` — "no data" — when fewer than ``min_requests`` requests
+completed in the window. No data is not a bad value: Argo turns it into an Error
+measurement (or what the metric's ``noData`` says), Flagger counts it as a failed check.
+
+The evaluation rules (measurement phases, limits, worst-phase aggregation, Flagger's
+cumulative failed checks) are the pure ``analysis_rules``; this module feeds them.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Generator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import simpy
+
+from simdeploy.rules.analysis_rules import MetricRun, Phase, assess_run, parse_condition
+from simdeploy.spec.progressive import AnalysisTemplate, Metric, SimQuery
+from simdeploy.world import recorder as rec
+
+#: Roles a query may name instead of a version; strategies map them to versions.
+ROLES = ("canary", "stable", "preview", "active")
+
+
+def query(
+    r: rec.Recorder, version: str, metric: str, now: float, window_s: float, min_requests: int = 1
+) -> float | None:
+    """``metric`` of ``version`` over the buckets inside [now - window, now), or None.
+
+    Buckets count requests by arrival, so the newest bucket may still have requests in
+    flight; the window covers whole buckets only. Shadow and synthetic traffic to the
+    version counts too (it is all the traffic a shadow gets). Latency is the histogram's
+    bin upper edge, in seconds.
+
+    Example: 40 requests in the last minute, 2 errors → success_rate 0.95, error_rate
+    0.05, error_count 2, request_count 40; with ``min_requests`` 50 → None.
+    """
+    v = r.version_index.get(version)
+    if v is None:
+        return None
+    b1 = min(r.n_buckets, int(now / r.bucket_s + 1e-9))
+    b0 = max(0, math.ceil((now - window_s) / r.bucket_s - 1e-9))
+    n = r.n_cols
+    ok = err = 0
+    for b in range(b0, b1):
+        cell = b * n + v
+        ok += r.counts[0][cell] + r.mirror_counts[0][cell]
+        err += sum(c[cell] for c in r.counts[1:]) + r.mirror_counts[1][cell]
+    done = ok + err
+    if done < min_requests or done == 0:
+        return None
+    if metric == "success_rate":
+        return ok / done
+    if metric == "error_rate":
+        return err / done
+    if metric == "error_count":
+        return float(err)
+    if metric == "request_count":
+        return float(done)
+    q = {"latency_p50": 0.5, "latency_p95": 0.95, "latency_p99": 0.99}[metric]
+    return _latency_quantile(r, v, b0, b1, q)
+
+
+def _latency_quantile(r: rec.Recorder, v: int, b0: int, b1: int, q: float) -> float | None:
+    hist = [0] * rec.LAT_BINS
+    for b in range(b0, b1):
+        base = (b * r.n_cols + v) * rec.LAT_BINS
+        for i in range(rec.LAT_BINS):
+            hist[i] += r.latency[base + i]
+    total = sum(hist)
+    if not total:
+        return None
+    seen = 0
+    for i, count in enumerate(hist):
+        seen += count
+        if seen >= q * total:
+            return rec.latency_bin_upper_s(i)
+    return rec.latency_bin_upper_s(rec.LAT_BINS - 1)
+
+
+@dataclass
+class RunResult:
+    """How an AnalysisRun ended: its phase and Argo's message."""
+
+    name: str
+    phase: Phase
+    message: str
+
+
+def metric_run(m: Metric) -> MetricRun:
+    """The evaluation state of one template metric (``analysis_rules.MetricRun``)."""
+    return MetricRun(
+        name=m.name,
+        success=parse_condition(m.success_condition) if m.success_condition else None,
+        failure=parse_condition(m.failure_condition) if m.failure_condition else None,
+        interval=m.interval,
+        initial_delay=m.initial_delay,
+        count=m.count,
+        failure_limit=m.failure_limit,
+        inconclusive_limit=m.inconclusive_limit,
+        consecutive_error_limit=m.consecutive_error_limit,
+        consecutive_success_limit=m.consecutive_success_limit,
+        dry_run=m.dry_run,
+        no_data=Phase(m.no_data),
+    )
+
+
+def analysis_run(
+    env: simpy.Environment,
+    name: str,
+    templates: Sequence[AnalysisTemplate],
+    r: rec.Recorder,
+    roles: Mapping[str, str],
+) -> Generator[simpy.Event, Any, RunResult]:
+    """An Argo AnalysisRun: measure each metric on its schedule until the run completes.
+
+    Returns the run's phase and message. Interrupting the process terminates the run
+    (as a rollout does with background analysis on full promotion or abort); a terminated
+    run with no failure counts as Successful. ``roles`` maps ``canary`` / ``stable`` /
+    ``preview`` / ``active`` to versions for the queries.
+    """
+    pairs: list[tuple[MetricRun, SimQuery]] = [
+        (metric_run(m), m.provider.simdeploy) for t in templates for m in t.metrics
+    ]
+    runs = [m for m, _ in pairs]
+    started = env.now
+    r.event(started, "AnalysisRunStarted", name, roles.get("canary", ""))
+    terminate = False
+    while True:
+        phase, message = assess_run(runs, terminate=terminate)
+        if phase.completed:
+            r.event(env.now, f"AnalysisRun{phase.value}", name, roles.get("canary", ""), message)
+            return RunResult(name, phase, message)
+        due = [t for t in (m.next_measurement_at(started) for m in runs) if t is not None]
+        if not due:  # nothing more to measure yet the run is not complete: end it
+            terminate = True
+            continue
+        wait = min(due) - env.now
+        if wait > 0:
+            try:
+                yield env.timeout(wait)
+            except simpy.Interrupt:
+                terminate = True
+                continue
+        now = env.now
+        for m, q in pairs:
+            t = m.next_measurement_at(started)
+            if t is not None and t <= now + 1e-9 and m.phase is None:
+                version = roles.get(q.of, q.of)
+                value = query(r, version, q.metric, now, q.window, q.min_requests)
+                m.observe(value, now)
+                shown = "no data" if value is None else f"{value:.4g}"
+                r.event(
+                    now,
+                    "AnalysisMeasurement",
+                    f"{name}/{m.name}",
+                    version,
+                    f"{q.metric}={shown} → {m.measurements[-1].phase.value}",
+                )

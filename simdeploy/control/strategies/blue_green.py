@@ -1,0 +1,161 @@
+"""Blue/Green, Argo Rollouts' order.
+
+    preview at previewReplicaCount → prePromotionAnalysis → pause (autoPromotionEnabled /
+    autoPromotionSeconds) → scale to full → atomic switch of the active selector →
+    postPromotionAnalysis → old side scaled down after scaleDownDelaySeconds
+
+Abort before the switch: the active Service never moved; the preview is scaled down after
+abortScaleDownDelaySeconds. A rollback after the switch while the old side is still up is
+a selector switch back: seconds. After the old side was scaled down it is a full
+redeploy (pods created, started, probed, then the switch): minutes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from typing import TYPE_CHECKING, Any
+
+import simpy
+
+from simdeploy.control.analysis import analysis_run
+from simdeploy.control.rollback import AbortRollout, RollbackRequested, mark_rollback
+from simdeploy.rules.analysis_rules import Phase
+from simdeploy.world.balancer import Routing
+from simdeploy.world.cluster import ReplicaSet
+
+if TYPE_CHECKING:
+    from simdeploy.control.rollback import Rollout
+    from simdeploy.spec.progressive import RunRef
+    from simdeploy.world.world import World
+
+ANALYSIS_FAILED = "AnalysisFailed"
+
+
+def _available(world: World, rs: ReplicaSet) -> int:
+    return rs.counts(world.cluster.min_ready_s, world.env.now)[2]
+
+
+def run(env: simpy.Environment, world: World, ro: Rollout) -> Generator[simpy.Event, Any, None]:
+    """The rollout process of one Argo blue/green deploy (interrupt = abort / rollback)."""
+    spec = ro.strategy.blue_green
+    assert spec is not None
+    cluster, rec, bal = world.cluster, world.recorder, world.balancer
+    dep = ro.deployment
+    dep.suspended = True
+    replicas = dep.replicas
+    blue = cluster.replica_set(ro.stable)
+    green = cluster.replica_set(ro.version)
+    ro.roles.update(stable=ro.stable, active=ro.stable, preview=ro.version, canary=ro.version)
+    state: dict[str, Any] = {"switched": False, "blue_down": False}
+    rec.tracking = True
+    rec.event(env.now, "DeploymentStarted", "rollout", ro.version, ro.strategy.label)
+    bal.set_routing(Routing(selector=frozenset([blue.name])))
+
+    def gate(ref: RunRef | None, name: str) -> Generator[simpy.Event, Any, None]:
+        if ref is None:
+            return
+        templates = [world.scenario.analysis_templates[t.template_name] for t in ref.templates]
+        result = yield env.process(analysis_run(env, name, templates, rec, ro.roles))
+        if result.phase in (Phase.FAILED, Phase.ERROR):
+            raise AbortRollout(RollbackRequested(ANALYSIS_FAILED, env.now, result.message))
+        if result.phase == Phase.INCONCLUSIVE:
+            rec.event(env.now, "RolloutPaused", "rollout", ro.version, "InconclusiveAnalysis")
+            yield ro.wait_promote(env)
+
+    def smoke_tests() -> Generator[simpy.Event, Any, None]:
+        """Synthetic requests to the preview Service (never seen by users)."""
+        rng = world.stream("preview-traffic")
+        while not state["switched"] and ro.ended_at is None:
+            yield env.timeout(float(rng.exponential(1.0 / spec.preview_traffic)))
+            eps = [p for p in bal.endpoints if p.rs is green]
+            world.data_plane.inject(eps[int(rng.random() * len(eps))] if eps else None)
+
+    try:
+        try:
+            preview_n = (
+                replicas
+                if spec.preview_replica_count is None
+                else min(spec.preview_replica_count, replicas)
+            )
+            cluster.scale(green, preview_n, "preview")
+            yield cluster.until(lambda: _available(world, green) >= preview_n)
+            if spec.preview_traffic > 0:
+                env.process(smoke_tests())
+            yield from gate(spec.pre_promotion_analysis, "pre-promotion")
+            if not spec.auto_promotion_enabled:
+                rec.event(env.now, "RolloutPaused", "rollout", ro.version, "BlueGreenPause")
+                yield ro.wait_promote(env)
+            elif spec.auto_promotion_seconds:
+                rec.event(
+                    env.now,
+                    "RolloutPaused",
+                    "rollout",
+                    ro.version,
+                    f"autoPromotionSeconds {spec.auto_promotion_seconds:g}",
+                )
+                yield env.timeout(spec.auto_promotion_seconds) | ro.wait_promote(env)
+            cluster.scale(green, replicas, "scale preview to full before the switch")
+            yield cluster.until(lambda: _available(world, green) >= replicas)
+            rec.event(
+                env.now,
+                "ActiveServiceSwitched",
+                "rollout",
+                ro.version,
+                f"active selector → {green.name}",
+            )
+            bal.set_routing_later(Routing(selector=frozenset([green.name])))
+            state["switched"] = True
+            ro.roles.update(active=ro.version)
+            yield env.timeout(bal.delay)
+            yield from gate(spec.post_promotion_analysis, "post-promotion")
+        except AbortRollout as exc:
+            mark_rollback(ro, exc.cause, rec)
+            raise simpy.Interrupt(exc.cause) from None
+        ro.roles.update(stable=ro.version)
+        dep.template = ro.version
+        ro.finish("completed", env.now, rec)
+        yield env.timeout(spec.scale_down_delay_seconds)
+        cluster.scale(blue, 0, "scaleDownDelaySeconds passed")
+        state["blue_down"] = True
+        yield env.event()  # stays undoable
+    except simpy.Interrupt as intr:
+        cause = intr.cause
+        if not state["switched"]:
+            # Abort before the switch: users never left blue.
+            rec.event(
+                env.now,
+                "RolloutAborted",
+                "rollout",
+                ro.version,
+                f"aborted before promotion ({getattr(cause, 'reason', cause)})",
+            )
+            bal.refresh()
+            ro.finish("rolled_back", env.now, rec)
+            yield env.timeout(spec.abort_scale_down_delay_seconds)
+            cluster.scale(green, 0, "abortScaleDownDelaySeconds passed")
+            return
+        if not state["blue_down"] and blue.spec_replicas > 0:
+            rec.event(
+                env.now,
+                "RolloutUndo",
+                "rollout",
+                ro.stable,
+                "switch the active selector back: blue is still up",
+            )
+        else:
+            rec.event(
+                env.now,
+                "RolloutUndo",
+                "rollout",
+                ro.stable,
+                "blue was scaled down: full redeploy before switching back",
+            )
+            cluster.scale(blue, replicas, "redeploy blue")
+            yield cluster.until(lambda: _available(world, blue) >= replicas)
+        bal.set_routing_later(Routing(selector=frozenset([blue.name])))
+        ro.roles.update(active=ro.stable, stable=ro.stable)
+        dep.template = ro.stable
+        yield env.timeout(bal.delay)
+        ro.finish("rolled_back", env.now, rec)
+        yield env.timeout(spec.abort_scale_down_delay_seconds)
+        cluster.scale(green, 0, "rolled back")

@@ -1,0 +1,427 @@
+"""Canary, Argo Rollouts spelling: ``steps`` of setWeight, pause, analysis, setCanaryScale.
+
+A short script in the spirit of the Argo controller:
+
+    for each step: set the weight (scale first, then shift traffic), pause, analyse
+    full promotion: canary to 100%, the new replica set becomes stable,
+                    the old one is scaled down after scaleDownDelaySeconds
+    abort (analysis Failed/Error, manual, SLO alert): traffic back to stable, canary
+                    scaled down after abortScaleDownDelaySeconds
+
+Without a traffic router one Service selects both replica sets, so the split follows the
+endpoint counts: ``canary_math`` picks the canary count closest to the weight and moves
+one bounded step per reconcile (``setWeight: 70`` on 4 replicas serves 50% or 75%, and
+the timeline shows both the asked and the served weight). With a router the weight is
+exact and the canary gets ``ceil(R * w / 100)`` pods; the router only receives a new
+weight once the canary is available and the stable side can carry the rest.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Generator
+from typing import TYPE_CHECKING, Any
+
+import simpy
+
+from simdeploy.control.analysis import RunResult, analysis_run
+from simdeploy.control.rollback import AbortRollout, RollbackRequested, mark_rollback
+from simdeploy.rules.analysis_rules import Phase
+from simdeploy.rules.canary_math import (
+    CanaryRS,
+    SetCanaryScale,
+    abort_weight_with_dynamic_stable_scale,
+    at_desired_replica_counts_for_canary,
+    calculate_replica_counts_for_canary,
+)
+from simdeploy.world.balancer import Routing
+from simdeploy.world.cluster import ReplicaSet
+
+if TYPE_CHECKING:
+    from simdeploy.control.deployment import Deployment
+    from simdeploy.control.rollback import Rollout
+    from simdeploy.spec.progressive import ArgoCanary, RunRef
+    from simdeploy.world.world import World
+
+ANALYSIS_FAILED = "AnalysisFailed"
+
+
+class CanaryReplicas:
+    """Argo's canary replica reconcile for one rollout (control plane).
+
+    On every cluster change it computes (canary, stable) from the current weight with
+    ``calculate_replica_counts_for_canary`` and scales both replica sets. Router weights
+    (what the mesh actually sends) are kept in ``router_weight``.
+    """
+
+    def __init__(
+        self,
+        world: World,
+        dep: Deployment,
+        spec: ArgoCanary,
+        stable: ReplicaSet,
+        canary: ReplicaSet,
+    ):
+        self.world = world
+        self.dep = dep
+        self.spec = spec
+        self.stable = stable
+        self.canary = canary
+        self.replicas = dep.replicas
+        self.weight = 0
+        self.router_weight = 0
+        self.scale: SetCanaryScale | None = None
+        self.aborted = False
+        self.promote_full = False
+        self.active = True
+        self._busy = False
+        world.cluster.on_change.append(self.reconcile)
+
+    def _state(self, rs: ReplicaSet) -> CanaryRS:
+        replicas, _, available = rs.counts(self.world.cluster.min_ready_s, self.world.env.now)
+        return CanaryRS(rs.name, rs.spec_replicas, available, replicas)
+
+    def _kwargs(self) -> dict[str, Any]:
+        s = self.spec
+        return {
+            "traffic_routing": s.routed,
+            "set_canary_scale": self.scale,
+            "dynamic_stable_scale": s.dynamic_stable_scale,
+            "current_stable_weight": s.max_traffic_weight - self.router_weight,
+            "current_canary_weight": self.router_weight,
+            "min_pods_per_replica_set": s.min_pods_per_replica_set,
+            "max_weight": s.max_traffic_weight,
+            "aborted": self.aborted,
+            "abort_scale_down_delay_seconds": int(s.abort_scale_down_delay_seconds),
+            "promote_full": self.promote_full,
+        }
+
+    def others(self) -> list[CanaryRS]:
+        return [
+            self._state(rs)
+            for rs in self.dep.owned()
+            if rs is not self.stable and rs is not self.canary and rs.spec_replicas > 0
+        ]
+
+    def reconcile(self) -> None:
+        if self._busy or not self.active:
+            return
+        self._busy = True
+        try:
+            for _ in range(8):
+                c, st = self._ask(calculate_replica_counts_for_canary)
+                changed = False
+                for rs, n in ((self.stable, st), (self.canary, c)):
+                    if rs.spec_replicas != n:
+                        self.world.cluster.scale(rs, n, f"canary weight {self.weight}")
+                        changed = True
+                if not changed:
+                    break
+            # Older replica sets (an earlier canary) drain once the new pair is settled.
+            for rs in self.dep.owned():
+                if rs not in (self.stable, self.canary) and rs.spec_replicas > 0:
+                    self.world.cluster.scale(rs, 0, "older replica set")
+        finally:
+            self._busy = False
+
+    def at_desired(self) -> bool:
+        return bool(self._ask(at_desired_replica_counts_for_canary))
+
+    def _ask(self, fn: Any) -> Any:
+        """Call one of canary_math's functions with this rollout's state, as Argo does."""
+        return fn(
+            self.replicas,
+            self.weight,
+            self.spec.max_surge,
+            self.spec.max_unavailable,
+            self._state(self.stable),
+            self._state(self.canary),
+            self.others(),
+            **self._kwargs(),
+        )
+
+    def stable_can_carry(self, weight: int) -> bool:
+        """The router may take ``weight`` once stable has floor((max−w)·R/max) available."""
+        need = math.floor(
+            (self.spec.max_traffic_weight - weight) * self.replicas / self.spec.max_traffic_weight
+        )
+        return self._state(self.stable).available_replicas >= need
+
+
+def _routing(
+    ctl: CanaryReplicas,
+    cohort: tuple[float, frozenset[str]] | None = None,
+    mirror: Any = None,
+    weight: int | None = None,
+) -> Routing:
+    if not ctl.spec.routed:
+        return Routing(
+            selector=frozenset([ctl.stable.name, ctl.canary.name]), cohort=cohort, mirror=mirror
+        )
+    w = ctl.router_weight if weight is None else weight
+    return Routing.weighted(
+        {ctl.stable.name: ctl.spec.max_traffic_weight - w, ctl.canary.name: w},
+        cohort=cohort,
+        mirror=mirror,
+    )
+
+
+def run(env: simpy.Environment, world: World, ro: Rollout) -> Generator[simpy.Event, Any, None]:
+    """The rollout process of one Argo canary deploy (interrupt = abort with a cause)."""
+    spec = ro.strategy.canary
+    assert spec is not None
+    cluster, rec, bal = world.cluster, world.recorder, world.balancer
+    dep = ro.deployment
+    dep.suspended = True
+    stable = cluster.replica_set(ro.stable)
+    canary = cluster.replica_set(ro.version)
+    ro.roles.update(stable=ro.stable, canary=ro.version)
+    ctl = CanaryReplicas(world, dep, spec, stable, canary)
+    state: dict[str, Any] = {
+        "cohort": None,
+        "mirror": None,
+        "background": None,
+        "background_run": None,
+    }
+    rec.tracking = True
+    rec.event(env.now, "DeploymentStarted", "rollout", ro.version, ro.strategy.label)
+    bal.set_routing(_routing(ctl))
+
+    def shift(weight: int) -> Generator[simpy.Event, Any, None]:
+        """setWeight: scale first; with a router, shift traffic only once both sides can
+        carry it (the previous weight stays in force meanwhile)."""
+        ctl.weight = weight
+        ro.weight_asked = float(weight)
+        ctl.reconcile()
+        rec.event(env.now, "SetWeight", "rollout", ro.version, f"asked {weight}%")
+        yield cluster.until(
+            lambda: ctl.at_desired() and (not spec.routed or ctl.stable_can_carry(weight))
+        )
+        if spec.routed and ctl.router_weight != weight:
+            # The mesh learns the new weight after the propagation delay; only then does
+            # the controller count it (dynamicStableScale shrinks stable no earlier).
+            bal.set_routing_later(_routing(ctl, state["cohort"], state["mirror"], weight))
+            yield env.timeout(bal.delay)
+            ctl.router_weight = weight
+            ctl.reconcile()
+
+    def analyse(ref: RunRef, name: str) -> Generator[simpy.Event, Any, RunResult]:
+        templates = [world.scenario.analysis_templates[t.template_name] for t in ref.templates]
+        result: RunResult = yield env.process(analysis_run(env, name, templates, rec, ro.roles))
+        return result
+
+    def background(ref: RunRef) -> Generator[simpy.Event, Any, None]:
+        templates = [world.scenario.analysis_templates[t.template_name] for t in ref.templates]
+        run_proc = env.process(analysis_run(env, "background", templates, rec, ro.roles))
+        state["background_run"] = run_proc
+        result: RunResult = yield run_proc
+        if result.phase in (Phase.FAILED, Phase.ERROR):
+            from simdeploy.control.rollback import request_rollback
+
+            request_rollback(
+                env, ro, RollbackRequested(ANALYSIS_FAILED, env.now, result.message), rec
+            )
+        elif result.phase == Phase.INCONCLUSIVE:
+            state["paused"] = "InconclusiveAnalysis"
+
+    try:
+        try:
+            for i, step in enumerate(spec.steps):
+                if (
+                    spec.analysis is not None
+                    and i >= spec.analysis.starting_step
+                    and (state["background"] is None)
+                ):
+                    state["background"] = env.process(background(spec.analysis))
+                if state.get("paused"):
+                    rec.event(env.now, "RolloutPaused", "rollout", ro.version, state["paused"])
+                    yield ro.wait_promote(env)
+                    state["paused"] = None
+                kind = step.kind
+                if kind == "set_weight":
+                    yield from shift(step.set_weight or 0)
+                elif kind == "pause":
+                    pause = step.pause
+                    assert pause is not None
+                    rec.event(
+                        env.now,
+                        "RolloutPaused",
+                        "rollout",
+                        ro.version,
+                        f"CanaryPauseStep {pause.duration or 'until promoted'}",
+                    )
+                    if pause.duration is None:
+                        yield ro.wait_promote(env)
+                    else:
+                        yield env.timeout(pause.duration) | ro.wait_promote(env)
+                elif kind == "analysis":
+                    assert step.analysis is not None
+                    result = yield from analyse(step.analysis, f"step-{i}")
+                    if result.phase in (Phase.FAILED, Phase.ERROR):
+                        raise AbortRollout(
+                            RollbackRequested(ANALYSIS_FAILED, env.now, result.message)
+                        )
+                    if result.phase == Phase.INCONCLUSIVE:
+                        rec.event(
+                            env.now, "RolloutPaused", "rollout", ro.version, "InconclusiveAnalysis"
+                        )
+                        yield ro.wait_promote(env)
+                elif kind == "set_canary_scale":
+                    sc = step.set_canary_scale
+                    assert sc is not None
+                    ctl.scale = (
+                        None
+                        if sc.match_traffic_weight
+                        else SetCanaryScale(replicas=sc.replicas, weight=sc.weight)
+                    )
+                    ctl.reconcile()
+                    yield cluster.until(ctl.at_desired)
+                elif kind == "set_header_route":
+                    hr = step.set_header_route
+                    assert hr is not None
+                    state["cohort"] = (hr.user_share, frozenset([canary.name]))
+                    bal.cohort_users = world.cohort_mask(hr.name, hr.user_share)
+                    bal.set_routing_later(_routing(ctl, state["cohort"], state["mirror"]))
+                elif kind == "set_mirror_route":
+                    from simdeploy.world.balancer import Mirror
+
+                    mr = step.set_mirror_route
+                    assert mr is not None
+                    state["mirror"] = Mirror(frozenset([canary.name]), mr.percentage / 100)
+                    bal.set_routing_later(_routing(ctl, state["cohort"], state["mirror"]))
+            # Full promotion.
+            yield from shift(spec.max_traffic_weight)
+            _terminate(state, "promoted")
+            if state.get("paused"):
+                yield ro.wait_promote(env)
+        except AbortRollout as exc:
+            mark_rollback(ro, exc.cause, rec)
+            raise simpy.Interrupt(exc.cause) from None
+        yield from _promote(env, world, ro, ctl)
+        ro.finish("completed", env.now, rec)
+        yield env.event()  # stays undoable: a later rollback goes back to the old version
+    except simpy.Interrupt as intr:
+        cause = intr.cause
+        _terminate(state, "aborted")
+        if ro.completed_at is None:
+            yield from _abort(env, world, ro, ctl, cause)
+        else:
+            yield from _undo_after_promotion(env, world, ro, ctl)
+
+
+def _terminate(state: dict[str, Any], why: str) -> None:
+    """Terminate a running background AnalysisRun (it then counts as Successful)."""
+    run_proc = state.get("background_run")
+    if run_proc is not None and run_proc.is_alive:
+        run_proc.interrupt(why)
+
+
+def _promote(
+    env: simpy.Environment, world: World, ro: Rollout, ctl: CanaryReplicas
+) -> Generator[simpy.Event, Any, None]:
+    """The new replica set becomes stable; the old one goes after scaleDownDelaySeconds
+    with a router (basic canary: the replica math at weight 100 already drained it)."""
+    rec = world.recorder
+    old, new = ctl.stable, ctl.canary
+    rec.event(env.now, "RolloutPromoted", "rollout", ro.version, "new replica set is stable")
+    ro.roles.update(stable=ro.version)
+    ctl.active = False
+    ro.deployment.template = ro.version
+    world.balancer.set_routing_later(Routing(selector=frozenset([new.name])))
+    world.cluster.scale(new, ro.deployment.replicas, "stable")
+    if ctl.spec.routed and not ctl.spec.dynamic_stable_scale:
+        # The old replica set gets a scale-down deadline; a rollback before it finds it up.
+        def scale_down(_e: simpy.Event) -> None:
+            if ro.deployment.template == ro.version:
+                world.cluster.scale(old, 0, "scaleDownDelaySeconds passed")
+
+        env.timeout(ctl.spec.scale_down_delay_seconds).callbacks.append(scale_down)
+    else:  # basic canary, or dynamicStableScale: no delay (argo-rollouts#4926)
+        world.cluster.scale(old, 0, "promoted")
+    return
+    yield  # a generator, like every step of the rollout
+
+
+def _abort(
+    env: simpy.Environment, world: World, ro: Rollout, ctl: CanaryReplicas, cause: Any
+) -> Generator[simpy.Event, Any, None]:
+    """Abort: all traffic back to stable; canary down after abortScaleDownDelaySeconds."""
+    rec, bal, cluster = world.recorder, world.balancer, world.cluster
+    spec = ctl.spec
+    rec.event(
+        env.now,
+        "RolloutAborted",
+        "rollout",
+        ro.version,
+        f"Rollout aborted update ({getattr(cause, 'reason', cause)})",
+    )
+    ctl.aborted = True
+    ro.weight_asked = 0.0
+    ctl.weight = 0
+    steps = [s.set_weight for s in spec.steps if s.set_weight is not None]
+    if spec.routed and spec.dynamic_stable_scale and spec.abort_weight_policy == "stepped":
+        # Step the weight down only as fast as stable comes back (Argo #1794, #4898).
+        ctl.reconcile()
+        while ctl.router_weight > 0:
+            w = abort_weight_with_dynamic_stable_scale(
+                ctl.replicas,
+                steps,
+                ctl.router_weight,
+                ctl._state(ctl.stable).available_replicas,
+                ctl._state(ctl.canary).available_replicas,
+                spec.abort_scale_down_delay_seconds != 30.0,
+                max_weight=spec.max_traffic_weight,
+            )
+            if w < ctl.router_weight:
+                ctl.router_weight = w
+                bal.set_routing_later(_routing(ctl))
+                ctl.reconcile()
+                continue
+            seen = ctl._state(ctl.stable).available_replicas
+            yield cluster.until(lambda seen=seen: ctl._state(ctl.stable).available_replicas > seen)
+    elif spec.routed:
+        # Traffic to stable at once; the canary stays up (Argo annotates it with a
+        # scale-down deadline) and goes abortScaleDownDelaySeconds after stable is whole.
+        ctl.router_weight = 0
+        bal.set_routing_later(_routing(ctl))
+        ctl.active = False
+        cluster.scale(ctl.stable, ctl.replicas, "abort: stable to full size")
+    else:
+        ctl.router_weight = 0
+        bal.set_routing_later(_routing(ctl))
+        ctl.reconcile()
+    if spec.routed:
+        yield cluster.until(lambda: ctl._state(ctl.stable).available_replicas >= ctl.replicas)
+        yield env.timeout(spec.abort_scale_down_delay_seconds)
+        ctl.active = False
+        cluster.scale(ctl.canary, 0, "abortScaleDownDelaySeconds passed")
+    else:
+        yield cluster.until(
+            lambda: (
+                ctl.canary.spec_replicas == 0
+                and ctl._state(ctl.stable).available_replicas >= ctl.replicas
+            )
+        )
+        ctl.active = False
+    bal.set_routing(Routing(selector=frozenset([ctl.stable.name])))
+    ro.finish("rolled_back", env.now, rec)
+
+
+def _undo_after_promotion(
+    env: simpy.Environment, world: World, ro: Rollout, ctl: CanaryReplicas
+) -> Generator[simpy.Event, Any, None]:
+    """A rollback after full promotion: back to the old version, steps skipped (Argo's
+    fast-track rollback). The old replica set is scaled up again if it is gone."""
+    rec, cluster, bal = world.recorder, world.cluster, world.balancer
+    old, new = ctl.stable, ctl.canary
+    rec.event(env.now, "RolloutUndo", "rollout", ro.stable, "rollback to the previous version")
+    cluster.scale(old, ro.deployment.replicas, "rollback")
+    yield cluster.until(
+        lambda: old.counts(cluster.min_ready_s, env.now)[2] >= ro.deployment.replicas
+    )
+    bal.set_routing_later(Routing(selector=frozenset([old.name])))
+    yield env.timeout(bal.delay)
+    cluster.scale(new, 0, "rolled back")
+    ro.deployment.template = ro.stable
+    ro.roles.update(stable=ro.stable)
+    ro.finish("rolled_back", env.now, rec)

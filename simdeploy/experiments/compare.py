@@ -1,0 +1,181 @@
+"""Replications and comparisons on common random numbers.
+
+``compare`` runs every variant on the same seeds: the same seed gives the same
+arrivals and users whatever the strategy (see ``simulation.stream``), so differences
+between variants come from the strategy, not from noise. With several seeds each
+metric gets a mean and a 95% confidence interval (Student's t over replications).
+
+Executors: runs go one after another by default; ``jobs > 1`` spreads them over local
+processes (``concurrent.futures``). The library stays silent: ``on_progress`` lets a
+front end draw a progress bar.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+from scipy import stats
+
+from simdeploy.run.result import Result
+from simdeploy.run.simulation import simulate
+from simdeploy.spec.metrics import SUMMARY_FIELDS
+from simdeploy.spec.scenario import Scenario
+
+Progress = Callable[[int, int], None]
+
+
+def seeds_for(scenario: Scenario, n: int) -> list[int]:
+    """``n`` consecutive seeds starting at the scenario's own seed."""
+    return [scenario.simulation.seed + i for i in range(max(1, n))]
+
+
+def variants_of(scenario: Scenario) -> dict[str, Scenario]:
+    """The scenario's ``compare:`` block as named scenarios (itself alone if none)."""
+    if not scenario.compare:
+        return {scenario.name: scenario}
+    return {name: scenario.with_strategy(s, name) for name, s in scenario.compare.items()}
+
+
+def _run(args: tuple[Scenario, int]) -> Result:
+    scenario, seed = args
+    return simulate(scenario, seed=seed)
+
+
+def _run_all(
+    jobs_list: list[tuple[Scenario, int]], jobs: int, on_progress: Progress | None
+) -> list[Result]:
+    results: list[Result] = []
+    total = len(jobs_list)
+    if jobs <= 1 or total <= 1:
+        for i, job in enumerate(jobs_list):
+            results.append(_run(job))
+            if on_progress:
+                on_progress(i + 1, total)
+        return results
+    with ProcessPoolExecutor(max_workers=jobs) as pool:
+        for i, res in enumerate(pool.map(_run, jobs_list)):
+            results.append(res)
+            if on_progress:
+                on_progress(i + 1, total)
+    return results
+
+
+def replicate(
+    scenario: Scenario,
+    seeds: int | Sequence[int] = 1,
+    jobs: int = 1,
+    on_progress: Progress | None = None,
+) -> list[Result]:
+    """Run ``scenario`` once per seed (an int ``n`` means ``seeds_for(scenario, n)``)."""
+    seed_list = seeds_for(scenario, seeds) if isinstance(seeds, int) else list(seeds)
+    return _run_all([(scenario, s) for s in seed_list], jobs, on_progress)
+
+
+@dataclass
+class Comparison:
+    """Results per variant, all on the same seeds."""
+
+    runs: dict[str, list[Result]]
+    seeds: list[int]
+
+    def records(self) -> list[dict[str, Any]]:
+        """One flat record per variant: ``name``, each field (mean over seeds), and with
+        several seeds ``<field>_ci95`` as [low, high] (None when undefined)."""
+        return [aggregate(name, runs) for name, runs in self.runs.items()]
+
+    def table(self) -> pd.DataFrame:
+        """The records as a DataFrame indexed by variant name."""
+        rows = []
+        for r in self.records():
+            flat = {k: v for k, v in r.items() if not isinstance(v, dict)}
+            for cause, n in r["errors_by_cause"].items():
+                flat[f"errors_{cause}"] = n
+            rows.append(flat)
+        return pd.DataFrame(rows).set_index("name")
+
+
+def compare(
+    variants: Mapping[str, Scenario] | Sequence[Scenario] | Scenario,
+    seeds: int | Sequence[int] = 1,
+    jobs: int = 1,
+    on_progress: Progress | None = None,
+) -> Comparison:
+    """Run each variant on the same seeds (common random numbers).
+
+    ``variants``: a mapping name → scenario, a list of scenarios (named by their
+    ``name``), or one scenario whose ``compare:`` block lists strategy variants.
+    ``seeds``: a count (consecutive from the first scenario's seed) or explicit seeds.
+    """
+    if isinstance(variants, Scenario):
+        named = variants_of(variants)
+    elif isinstance(variants, Mapping):
+        named = dict(variants)
+    else:
+        named = {}
+        for sc in variants:
+            name, k = sc.name, 2
+            while name in named:
+                name, k = f"{sc.name}#{k}", k + 1
+            named[name] = sc
+    if not named:
+        return Comparison({}, [])
+    first = next(iter(named.values()))
+    seed_list = seeds_for(first, seeds) if isinstance(seeds, int) else list(seeds)
+    jobs_list = [(sc, s) for sc in named.values() for s in seed_list]
+    results = _run_all(jobs_list, jobs, on_progress)
+    n = len(seed_list)
+    runs = {name: results[i * n : (i + 1) * n] for i, name in enumerate(named)}
+    return Comparison(runs, seed_list)
+
+
+def mean_ci95(values: Sequence[float]) -> tuple[float | None, tuple[float, float] | None]:
+    """Mean and 95% Student-t confidence interval; (None, None) for no values,
+    (mean, None) for one value (no interval from a single run).
+
+    Example: [10, 12, 14] → mean 12, sd 2, t(0.975, 2) = 4.303 → 12 ± 4.97.
+    """
+    xs = [float(v) for v in values]
+    if not xs:
+        return None, None
+    m = sum(xs) / len(xs)
+    if len(xs) < 2:
+        return m, None
+    sd = math.sqrt(sum((x - m) ** 2 for x in xs) / (len(xs) - 1))
+    half = float(stats.t.ppf(0.975, len(xs) - 1)) * sd / math.sqrt(len(xs))
+    return m, (m - half, m + half)
+
+
+def aggregate(name: str, runs: list[Result]) -> dict[str, Any]:
+    """Mean (and CI with several runs) of every summary field over ``runs``.
+
+    Fields that are None in a run (e.g. ``rollback_time_s`` without a rollback) are
+    averaged over the runs that have them; ``outcome`` is the most common one, with
+    ``outcomes`` counting each.
+    """
+    out: dict[str, Any] = {"name": name, "runs": len(runs)}
+    for field in SUMMARY_FIELDS:
+        if field == "outcome":
+            counts = Counter(r.record["outcome"] for r in runs)
+            out["outcome"] = counts.most_common(1)[0][0] if counts else None
+            continue
+        if any(isinstance(r.record[field], dict) for r in runs):
+            # errors_by_cause, errors_by_phase: the mean per key (a missing key counts 0)
+            keys = list(dict.fromkeys(k for r in runs for k in (r.record[field] or {})))
+            out[field] = {
+                k: mean_ci95([(r.record[field] or {}).get(k, 0) for r in runs])[0] for k in keys
+            }
+            continue
+        vals = [r.record[field] for r in runs if r.record[field] is not None]
+        mean, ci = mean_ci95(vals)
+        out[field] = mean
+        if len(runs) > 1:
+            out[f"{field}_ci95"] = list(ci) if ci is not None else None
+    if len(runs) > 1:
+        out["outcomes"] = dict(Counter(r.record["outcome"] for r in runs))
+    return out

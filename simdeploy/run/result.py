@@ -1,0 +1,260 @@
+"""Result of a run: the summary record, the timeline, the events, the deployment status.
+
+Everything here is computed after the run from the records (recorder counters, the
+pod-count step function, the rollout record); nothing here runs during the simulation.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from simdeploy.spec.metrics import SUMMARY_FIELDS
+from simdeploy.spec.plan_check import lint
+from simdeploy.world import recorder as rec
+
+if TYPE_CHECKING:
+    from simdeploy.control.plane import ControlPlane
+    from simdeploy.world.world import World
+
+
+@dataclass
+class Result:
+    """One run. ``record`` is the flat summary (JSON-ready); ``summary`` the same as a Series.
+
+    ``timeline``: one row per bucket (requests, errors by cause and version, latency
+    percentiles, pods by version and state, endpoints). ``events``: control-plane events
+    with a reason, like Kubernetes events. ``status``: deployment status after each
+    controller sync that changed it (spec total, replicas, updated, ready, available, pods).
+    ``scaling``: every scale action of any controller (Deployment, Argo, Flagger, shadow):
+    replica set, owner, version, its new spec, and the owner's Σ spec and active pods after it.
+    """
+
+    name: str
+    seed: int
+    record: dict[str, Any]
+    timeline: pd.DataFrame
+    events: pd.DataFrame
+    status: pd.DataFrame
+    scaling: pd.DataFrame | None = None
+
+    @property
+    def summary(self) -> pd.Series:
+        flat = {k: v for k, v in self.record.items() if not isinstance(v, dict)}
+        for cause, n in self.record["errors_by_cause"].items():
+            flat[f"errors_{cause}"] = n
+        for phase, n in self.record["errors_by_phase"].items():
+            flat[f"errors_in_{phase}"] = n
+        return pd.Series(flat, name=self.name)
+
+
+def step_integral(log: list[tuple[float, int]], t0: float, t1: float) -> float:
+    """∫ n(t) dt over [t0, t1] of the step function given by (time, value) changes.
+
+    Example: [(0, 3), (10, 4), (20, 3)] over [5, 25] → 3·5 + 4·10 + 3·5 = 70.
+    """
+    if t1 <= t0:
+        return 0.0
+    total = 0.0
+    for i, (t, n) in enumerate(log):
+        t_next = log[i + 1][0] if i + 1 < len(log) else math.inf
+        lo, hi = max(t, t0), min(t_next, t1)
+        if hi > lo:
+            total += n * (hi - lo)
+    return total
+
+
+def settled_at(
+    log: list[tuple[float, int]], ended_at: float | None, replicas: int, duration: float
+) -> float:
+    """End of the cost window: the first time at or after the rollout's end when no more
+    than ``replicas`` pods exist (blue kept for scaleDownDelaySeconds, terminating pods and
+    a canary waiting for abortScaleDownDelaySeconds all count); the run's end otherwise.
+
+    Example: rollout ends at 100 s with 20 pods, blue scaled down at 130 s, its pods
+    gone at 165 s → 165.
+    """
+    if ended_at is None:
+        return duration
+    count = 0
+    for t, n in log:
+        if t > ended_at and count <= replicas:
+            return ended_at
+        if t >= ended_at and n <= replicas:
+            return min(t, duration)
+        count = n
+    return duration if count > replicas else ended_at
+
+
+def _percentiles(hist: np.ndarray, qs: tuple[float, ...]) -> np.ndarray:
+    """Per-row percentile estimates (bin upper edges, s) from histogram rows; NaN if empty."""
+    cum = np.cumsum(hist, axis=1)
+    total = cum[:, -1:]
+    edges = np.array([rec.latency_bin_upper_s(b) for b in range(hist.shape[1])])
+    out = np.full((hist.shape[0], len(qs)), np.nan)
+    has = total[:, 0] > 0
+    for j, q in enumerate(qs):
+        idx = (cum < q * total).sum(axis=1)
+        out[has, j] = edges[np.minimum(idx[has], hist.shape[1] - 1)]
+    return out
+
+
+def _timeline(world: World) -> pd.DataFrame:
+    r = world.recorder
+    nb, nc = r.n_buckets, r.n_cols
+    counts = np.array([np.frombuffer(c, dtype=np.int64) for c in r.counts]).reshape(
+        len(rec.OUTCOMES), nb, nc
+    )
+    df = pd.DataFrame({"t": np.arange(nb) * r.bucket_s})
+    df["requests"] = np.frombuffer(r.arrivals, dtype=np.int64)
+    df["ok"] = counts[0].sum(axis=1)
+    errs = counts[1:].sum(axis=0)  # (nb, nc)
+    df["errors"] = errs.sum(axis=1)
+    done = df["ok"] + df["errors"]
+    df["error_ratio"] = np.where(done > 0, df["errors"] / done.where(done > 0, 1), 0.0)
+    for i, cause in enumerate(rec.ERROR_CAUSES, start=1):
+        df[f"errors_{cause}"] = counts[i].sum(axis=1)
+    for j, v in enumerate(r.versions):
+        df[f"requests_{v}"] = counts[:, :, j].sum(axis=0)
+        df[f"errors_{v}"] = errs[:, j]
+    df["mirrored"] = np.frombuffer(r.mirrored, dtype=np.int64)
+    df["mirror_errors"] = np.frombuffer(r.mirror_errors, dtype=np.int64)
+    df["synthetic"] = np.frombuffer(r.synthetic, dtype=np.int64)
+    hist = np.frombuffer(r.latency, dtype=np.int64).reshape(nb, nc, rec.LAT_BINS).sum(axis=1)
+    pct = _percentiles(hist, (0.5, 0.95, 0.99))
+    df["p50_s"], df["p95_s"], df["p99_s"] = pct[:, 0], pct[:, 1], pct[:, 2]
+    if r.samples:
+        samples = pd.DataFrame(r.samples)
+        samples["bucket"] = (samples["t"] / r.bucket_s).round().astype(int)
+        samples = samples.drop(columns="t").drop_duplicates("bucket", keep="last")
+        df = df.merge(samples, left_index=True, right_on="bucket", how="left")
+        df = df.drop(columns="bucket").reset_index(drop=True)
+    return df
+
+
+def _kill_to_last(world: World) -> float | None:
+    """Kill switch → the last flagged error after it (0 when none came after the kill)."""
+    if world.flags is None:
+        return None
+    kills = [f.killed_at for f in world.flags.flags.values() if f.killed_at is not None]
+    if not kills:
+        return None
+    kill = max(kills)
+    last = world.recorder.last_flagged_error_at
+    return max(0.0, last - kill) if last is not None else 0.0
+
+
+def build_result(cp: ControlPlane, seed: int) -> Result:
+    world = cp.world
+    """Assemble the :class:`Result` of a finished run (see ``metrics.SUMMARY``)."""
+    sc = world.scenario
+    r = world.recorder
+    duration = sc.simulation.duration
+    timeline = _timeline(world)
+    if cp.rollout is not None:
+        # What the canary really got, next to what the strategy asked for (percent).
+        served = timeline.get(f"requests_{cp.rollout.version}")
+        done = timeline["ok"] + timeline["errors"]
+        if served is not None:
+            timeline["weight_served"] = np.where(
+                done > 0, 100.0 * served / done.where(done > 0, 1), np.nan
+            )
+    by_cause = {c: int(timeline[f"errors_{c}"].sum()) for c in rec.ERROR_CAUSES}
+    errors = sum(by_cause.values())
+    ok = int(timeline["ok"].sum())
+    lengths = np.minimum(r.bucket_s, np.maximum(0.0, duration - timeline["t"].to_numpy()))
+    degraded = float(lengths[(timeline["error_ratio"] > sc.slo.error_rate).to_numpy()].sum())
+
+    ro = cp.rollout
+    replicas = sc.service.replicas
+    outcome, rollout_s, detect_s, rollback_s = "none", None, None, None
+    extra_cost = 0.0
+    if ro is not None:
+        outcome = ro.outcome
+        if outcome == "running" and cp.deployment.timed_out:
+            outcome = "stuck"
+        if ro.ended_at is not None:
+            rollout_s = ro.ended_at - ro.started_at
+        if ro.rollback is not None:
+            # None when the trigger came before the new version served anything (e.g.
+            # Recreate's own downtime set off the alert): there was nothing to detect.
+            # The first user request the new version served; for a shadow, which never
+            # serves users, its first mirrored request.
+            first = r.first_served_at.get(ro.version, r.first_mirrored_at.get(ro.version))
+            if first is not None and first <= ro.rollback.at:
+                detect_s = ro.rollback.at - first
+            if ro.rollback_done_at is not None and ro.rollback_started_at is not None:
+                rollback_s = ro.rollback_done_at - ro.rollback_started_at
+        end = settled_at(world.cluster.pod_count_log, ro.ended_at, replicas, duration)
+        steady = replicas * (end - ro.started_at)
+        if steady > 0:
+            used = step_integral(world.cluster.pod_count_log, ro.started_at, end)
+            extra_cost = used / steady - 1.0
+
+    in_flight = world.data_plane.in_flight(world.cluster.pods())
+    record: dict[str, Any] = {
+        "downtime_s": world.balancer.downtime_s,
+        "degraded_s": degraded,
+        "requests": int(timeline["requests"].sum()),
+        "errors": errors,
+        "error_rate": errors / (ok + errors) if ok + errors else 0.0,
+        "errors_by_cause": by_cause,
+        "users_affected": len(r.users_with_error),
+        "rollout_duration_s": rollout_s,
+        "time_to_detect_s": detect_s,
+        "rollback_time_s": rollback_s,
+        "peak_pods": max(n for _, n in world.cluster.pod_count_log),
+        "pod_seconds": step_integral(world.cluster.pod_count_log, 0.0, duration),
+        "extra_cost": extra_cost,
+        "outcome": outcome,
+        "in_flight": in_flight,
+        "users_flipped": r.users_flipped(),
+        "mirrored_requests": int(sum(r.mirrored)),
+        "shadow_mismatches": r.shadow_mismatches,
+        "duplicate_writes": r.duplicate_writes,
+        "schema_errors": by_cause["schema_error"],
+        "data_incompatible_errors": by_cause["data_incompatible"],
+        "lock_wait_s": r.lock_wait_s,
+        "errors_by_phase": dict(r.phase_errors),
+        "plan_findings": len(lint(sc)),
+        "flag_exposed_users": sum(r.flag_exposed_users),
+        "flagged_errors": r.flagged_errors,
+        "unflagged_errors": r.unflagged_errors,
+        "dark_launch_errors": r.dark_launch_errors,
+        "kill_to_last_flagged_error_s": _kill_to_last(world),
+    }
+    assert tuple(record) == SUMMARY_FIELDS, "metrics.SUMMARY and the record disagree"
+    events = pd.DataFrame(
+        [(e.t, e.reason, e.object, e.version, e.message) for e in r.events],
+        columns=["t", "reason", "object", "version", "message"],
+    )
+    status = pd.DataFrame(
+        [vars(s) for s in cp.deployment.status_log],
+        columns=[
+            "t",
+            "spec_total",
+            "replicas",
+            "updated",
+            "ready",
+            "available",
+            "pods",
+            "template",
+        ],
+    )
+    scaling = pd.DataFrame(
+        world.cluster.scale_log,
+        columns=[
+            "t",
+            "replica_set",
+            "owner",
+            "version",
+            "spec",
+            "owner_spec_total",
+            "owner_active_pods",
+        ],
+    )
+    return Result(sc.name, seed, record, timeline, events, status, scaling)

@@ -1,0 +1,145 @@
+"""Build the world and its control plane from a Scenario, run it, return a Result.
+
+Randomness: see :mod:`simdeploy.world.world` (one seed, named independent streams, common
+random numbers across strategies).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from typing import Any
+
+import simpy
+
+from simdeploy.control.deployment import Deployment
+from simdeploy.control.plan import run_plan
+from simdeploy.control.plane import ControlPlane
+from simdeploy.control.rollback import slo_alert
+from simdeploy.control.strategies import get_strategy
+from simdeploy.run.result import Result, build_result
+from simdeploy.spec.database import LOCK_NAMES
+from simdeploy.spec.scenario import Scenario
+from simdeploy.world.balancer import Balancer
+from simdeploy.world.cluster import Cluster
+from simdeploy.world.database import Database
+from simdeploy.world.flags import FlagRuntime, Flags
+from simdeploy.world.recorder import Recorder
+from simdeploy.world.traffic import DataPlane, VersionModel
+from simdeploy.world.world import World, stream
+
+
+def build(scenario: Scenario, seed: int) -> ControlPlane:
+    """The world of ``scenario`` in its steady state at t=0, and its control plane."""
+    env = simpy.Environment()
+    sim, svc = scenario.simulation, scenario.service
+    versions = tuple(scenario.versions)
+    recorder = Recorder(versions, sim.duration, sim.bucket, scenario.traffic.users)
+    balancer = Balancer(
+        env,
+        svc.balancer.policy,
+        svc.balancer.endpoint_propagation_delay,
+        stream(seed, "balancer"),
+        recorder,
+    )
+    models = {
+        name: VersionModel.build(
+            name, i, spec, stream(seed, f"version:{name}"), scenario.traffic.users
+        )
+        for i, (name, spec) in enumerate(scenario.versions.items())
+    }
+    cluster = Cluster(
+        env, svc.pod, models, balancer, recorder, stream(seed, "pods"), svc.min_ready_seconds
+    )
+    data_plane = DataPlane(
+        env, balancer, recorder, scenario.traffic, stream(seed, "traffic"), sim.duration
+    )
+    for model in models.values():
+        model.data_plane = data_plane
+    cluster.start_steady(cluster.replica_set(svc.version), svc.replicas)
+    balancer.refresh()
+    world = World(env, scenario, recorder, balancer, cluster, data_plane, seed=seed)
+    if scenario.database is not None:
+        world.database = Database(env, scenario.database, dict(scenario.versions), recorder)
+        data_plane.db = world.database
+        for lt in scenario.database.long_transactions:
+            env.process(
+                world.database.long_transaction(
+                    lt.table, LOCK_NAMES[lt.lock.upper()], lt.at, lt.duration
+                )
+            )
+    if scenario.flags:
+        users = scenario.traffic.users
+        world.flags = Flags({k: FlagRuntime(k, f, users) for k, f in scenario.flags.items()})
+        data_plane.flags = world.flags
+    deployment = Deployment(
+        env,
+        cluster,
+        svc.replicas,
+        svc.version,
+        svc.strategy,
+        svc.progress_deadline_seconds,
+        sync_for=lambda type_: get_strategy(type_).sync,
+    )
+    return ControlPlane(world, deployment)
+
+
+#: Priority below SimPy's NORMAL (1): among events at the same instant, runs last.
+LATE = 2
+
+
+def late_timeout(env: simpy.Environment, delay: float) -> simpy.Event:
+    """A timeout that fires after every ordinary event of its instant, cascades included.
+
+    The sampler uses it so a row never catches a half-finished instant (Recreate's old
+    pods gone and the new ones not yet created, at the same simulated time).
+    """
+    ev = simpy.Event(env)
+    ev._ok, ev._value = True, None  # what Event.succeed() sets, scheduled at LATE priority
+    env.schedule(ev, LATE, delay)
+    return ev
+
+
+def sample_state(env: simpy.Environment, cp: ControlPlane) -> Generator[simpy.Event, Any, None]:
+    """Once per bucket: pods by version and state, endpoints (for the timeline)."""
+    world = cp.world
+    rec, bal = world.recorder, world.balancer
+    while True:
+        row: dict[str, float] = {"t": env.now, "pods": world.cluster.pod_count}
+        for v in rec.versions:
+            row[f"pods_{v}"] = 0
+            row[f"ready_{v}"] = 0
+            row[f"terminating_{v}"] = 0
+        for pod in world.cluster.pods():
+            row[f"pods_{pod.version}"] += 1
+            row[f"ready_{pod.version}"] += pod.ready
+            row[f"terminating_{pod.version}"] += pod.terminating
+        ro = cp.rollout
+        row["weight_asked"] = (
+            ro.weight_asked if ro is not None and ro.weight_asked is not None else float("nan")
+        )
+        row["endpoints"] = len(bal.endpoints)
+        row["serving_endpoints"] = sum(bal.serving_by_version().values())
+        rec.samples.append(row)
+        yield late_timeout(env, rec.bucket_s)
+
+
+def simulate(scenario: Scenario, seed: int | None = None) -> Result:
+    """Run ``scenario`` once and return its :class:`Result`.
+
+    ``seed`` overrides ``simulation.seed``; the same seed gives identical results.
+    """
+    seed = scenario.simulation.seed if seed is None else seed
+    cp = build(scenario, seed)
+    world = cp.world
+    env = world.env
+    env.process(run_plan(env, cp))
+    env.process(sample_state(env, cp))
+    alert = scenario.rollback.slo_alert
+    if alert is not None:
+        env.process(slo_alert(env, alert, world.recorder, lambda: cp.rollout))
+    world.data_plane.start()
+    duration = scenario.simulation.duration
+    if duration > 0:
+        env.run(until=duration)
+    world.balancer.close(duration)
+    return build_result(cp, seed)

@@ -1,0 +1,435 @@
+"""Pods and replica sets with the Kubernetes lifecycle (control plane).
+
+A pod goes Pending → scheduled → container started → (warm-up) → Ready by its
+readiness probe → Available after ``minReadySeconds``. Deletion makes it Terminating:
+the endpoint is removed after the propagation delay while, concurrently, the kubelet
+runs preStop, sends SIGTERM (the app stops accepting and drains) and SIGKILLs what is
+left at the grace period. Each of these is a plain SimPy generator with an explicit
+``env``; nothing here touches individual requests except SIGKILL, which hands the
+in-flight ones back to the data plane through ``Pod.kill_in_flight``.
+
+The ReplicaSet "controller" is ``Cluster.scale``: it creates or deletes pods at once to
+match ``spec_replicas``, deleting the pods Kubernetes would delete first.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable, Generator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import simpy
+
+from simdeploy.rules.replica_math import is_pod_available
+
+if TYPE_CHECKING:
+    from simdeploy.spec.scenario import PodSpec
+    from simdeploy.world.balancer import Balancer
+    from simdeploy.world.recorder import Recorder
+    from simdeploy.world.traffic import VersionModel
+
+PENDING, RUNNING, TERMINATING, GONE = "Pending", "Running", "Terminating", "Gone"
+#: Crash-loop back-off doubles from the first value up to five minutes, as the kubelet does.
+MAX_BACK_OFF_S = 300.0
+#: A crashing container lives this long before it exits again.
+CRASH_AFTER_S = 1.0
+#: The kubelet never gives a container less than this between SIGTERM and SIGKILL
+#: (``minimumGracePeriodInSeconds`` in kuberuntime_container.go), even with grace 0 or a
+#: preStop hook that used the whole grace period.
+MIN_GRACE_S = 2.0
+
+
+@dataclass(eq=False)
+class Pod:
+    """One pod. Times are simulated seconds; ``None`` means "not yet"."""
+
+    name: str
+    version: str
+    vidx: int
+    model: VersionModel
+    rs: ReplicaSet
+    created_at: float
+    concurrency: int = 1
+    phase: str = PENDING
+    scheduled: bool = False
+    started_at: float | None = None
+    warm_at: float = float("inf")
+    unhealthy_at: float = float("inf")
+    bug_from: float = float("inf")
+    ready: bool = False
+    ready_since: float | None = None
+    accepting: bool = False
+    restarts: int = 0
+    deleted_at: float | None = None
+    # data plane state: busy workers, queued requests, requests in service
+    busy: int = 0
+    queue: deque[Any] = field(default_factory=deque)
+    in_flight: set[Any] = field(default_factory=set)
+    drained: simpy.Event | None = None
+
+    @property
+    def terminating(self) -> bool:
+        return self.deleted_at is not None
+
+    @property
+    def outstanding(self) -> int:
+        return self.busy + len(self.queue)
+
+    def can_serve(self, now: float) -> bool:
+        """Accepting connections, warmed up and healthy: a request would succeed."""
+        return self.accepting and self.warm_at <= now < self.unhealthy_at
+
+    def available(self, min_ready_s: float, now: float) -> bool:
+        return is_pod_available(self.ready, self.ready_since, min_ready_s, now)
+
+
+@dataclass(eq=False)
+class ReplicaSet:
+    """A replica set of one version. ``pods`` holds every pod not yet gone."""
+
+    name: str
+    version: str
+    revision: int
+    created_at: float
+    spec_replicas: int = 0
+    pods: list[Pod] = field(default_factory=list)
+    owner: str = "app"
+
+    def active(self) -> list[Pod]:
+        """Pods the RS controller counts: not terminating (deletion frees budget at once)."""
+        return [p for p in self.pods if not p.terminating]
+
+    def counts(self, min_ready_s: float, now: float) -> tuple[int, int, int]:
+        """(replicas, ready, available) over active pods, as in ReplicaSet status."""
+        act = self.active()
+        ready = sum(1 for p in act if p.ready)
+        avail = sum(1 for p in act if p.available(min_ready_s, now))
+        return len(act), ready, avail
+
+
+def _deletion_rank(pod: Pod, now: float) -> tuple[float, ...]:
+    """Sort key: the pod Kubernetes deletes first sorts first (ActivePodsWithRanks).
+
+    Unscheduled before scheduled; not running before running; not ready before ready;
+    ready for less time before longer; more restarts first; newer before older.
+    """
+    ready_for = (now - pod.ready_since) if pod.ready and pod.ready_since is not None else 0.0
+    return (
+        1.0 if pod.scheduled else 0.0,
+        1.0 if pod.phase == RUNNING else 0.0,
+        1.0 if pod.ready else 0.0,
+        ready_for,
+        -float(pod.restarts),
+        -pod.created_at,
+    )
+
+
+class Cluster:
+    """Replica sets and their pods, wired to the balancer and the recorder.
+
+    ``on_change`` callbacks run after every change a controller would observe
+    (pod created, ready, not ready, available, terminating, gone).
+    """
+
+    def __init__(
+        self,
+        env: simpy.Environment,
+        pod_spec: PodSpec,
+        models: dict[str, VersionModel],
+        balancer: Balancer,
+        recorder: Recorder,
+        rng: np.random.Generator,
+        min_ready_s: float,
+    ) -> None:
+        self.env = env
+        self.spec = pod_spec
+        self.models = models
+        self.balancer = balancer
+        self.recorder = recorder
+        self.rng = rng
+        self.min_ready_s = min_ready_s
+        self.replica_sets: list[ReplicaSet] = []
+        self.on_change: list[Callable[[], None]] = []
+        self.pod_count = 0
+        #: (time, pods in existence) at each change: the step function behind pod_seconds.
+        self.pod_count_log: list[tuple[float, int]] = [(0.0, 0)]
+        #: Every scale action: (time, replica set, owner, version, new spec, Σ spec of the
+        #: owner's replica sets, active pods of the owner) — what a controller counts.
+        self.scale_log: list[tuple[float, str, str, str, int, int, int]] = []
+        self._serial = 0
+        self._revision = 0
+
+    # -- replica sets ---------------------------------------------------------------------
+    def replica_set(self, version: str, owner: str = "app") -> ReplicaSet:
+        """The replica set of ``version`` owned by ``owner`` (``app``: the Deployment or
+        Rollout; ``app-canary``: Flagger's canary; ``app-shadow``: a shadow), created at 0
+        replicas if it does not exist. Its name is ``<owner>-<version>``."""
+        for rs in self.replica_sets:
+            if rs.version == version and rs.owner == owner:
+                return rs
+        self._revision += 1
+        rs = ReplicaSet(f"{owner}-{version}", version, self._revision, self.env.now, owner=owner)
+        self.replica_sets.append(rs)
+        self.recorder.event(self.env.now, "ReplicaSetCreated", rs.name, version)
+        return rs
+
+    def until(self, predicate: Callable[[], bool]) -> simpy.Event:
+        """An event that succeeds at the first cluster or balancer change after which
+        ``predicate()`` holds (at once if it holds now). Used by strategies to wait for
+        readiness ("canary RS fully available") without polling."""
+        ev = self.env.event()
+        if predicate():
+            ev.succeed()
+            return ev
+
+        def check() -> None:
+            if not ev.triggered and predicate():
+                ev.succeed()
+            if ev.triggered:
+                for hooks in (self.on_change, self.balancer.on_change):
+                    if check in hooks:
+                        hooks.remove(check)
+
+        self.on_change.append(check)
+        self.balancer.on_change.append(check)
+        return ev
+
+    def bump_revision(self, rs: ReplicaSet) -> None:
+        """An old RS that becomes new again (rollout undo) gets the next revision."""
+        self._revision += 1
+        rs.revision = self._revision
+
+    def scale(self, rs: ReplicaSet, replicas: int, reason: str = "") -> None:
+        """Set ``spec.replicas`` and create or delete pods to match (RS controller)."""
+        old = rs.spec_replicas
+        rs.spec_replicas = replicas
+        if old != replicas:
+            self.recorder.event(
+                self.env.now,
+                "ScalingReplicaSet",
+                rs.name,
+                rs.version,
+                f"scaled {'up' if replicas > old else 'down'} from {old} to {replicas}"
+                + (f" ({reason})" if reason else ""),
+            )
+        active = rs.active()
+        owned = [r for r in self.replica_sets if r.owner == rs.owner]
+        if len(active) < replicas:
+            for _ in range(replicas - len(active)):
+                self._create_pod(rs)
+        elif len(active) > replicas:
+            now = self.env.now
+            for pod in sorted(active, key=lambda p: _deletion_rank(p, now))[
+                : len(active) - replicas
+            ]:
+                self.delete_pod(pod)
+        if old != replicas:
+            self.scale_log.append(
+                (
+                    self.env.now,
+                    rs.name,
+                    rs.owner,
+                    rs.version,
+                    replicas,
+                    sum(r.spec_replicas for r in owned),
+                    sum(len(r.active()) for r in owned),
+                )
+            )
+        self.notify()
+
+    def start_steady(self, rs: ReplicaSet, replicas: int) -> None:
+        """Pods of the version running before t=0: ready, warm, endpoints in place."""
+        rs.spec_replicas = replicas
+        for _ in range(replicas):
+            pod = self._new_pod(rs)
+            pod.scheduled, pod.phase, pod.accepting = True, RUNNING, True
+            pod.started_at, pod.warm_at = -3600.0, -3600.0
+            pod.ready, pod.ready_since = True, -3600.0
+            pod.unhealthy_at = pod.model.unhealthy_time(0.0)
+            pod.bug_from = pod.model.bug_time(0.0)
+            self.balancer.add(pod)
+            self.env.process(self._probe(pod))
+
+    def notify(self) -> None:
+        for cb in self.on_change:
+            cb()
+
+    def pods(self) -> list[Pod]:
+        return [p for rs in self.replica_sets for p in rs.pods]
+
+    # -- pod lifecycle --------------------------------------------------------------------
+    def _new_pod(self, rs: ReplicaSet) -> Pod:
+        self._serial += 1
+        model = self.models[rs.version]
+        pod = Pod(
+            f"{rs.name}-{self._serial}",
+            rs.version,
+            model.index,
+            model,
+            rs,
+            self.env.now,
+            concurrency=self.spec.concurrency,
+        )
+        rs.pods.append(pod)
+        self._count_pods(+1)
+        return pod
+
+    def _create_pod(self, rs: ReplicaSet) -> None:
+        pod = self._new_pod(rs)
+        self.recorder.event(self.env.now, "SuccessfulCreate", pod.name, pod.version)
+        self.env.process(self._lifecycle(pod))
+
+    def _count_pods(self, delta: int) -> None:
+        self.pod_count += delta
+        self.pod_count_log.append((self.env.now, self.pod_count))
+
+    def _lifecycle(self, pod: Pod) -> Generator[simpy.Event, Any, None]:
+        env, model = self.env, pod.model
+        yield env.timeout(float(self.spec.scheduling_delay.build().sample(self.rng, 1)[0]))
+        if pod.terminating:
+            return
+        pod.scheduled = True
+        startup = model.startup or self.spec.startup_delay.build()
+        yield env.timeout(float(startup.sample(self.rng, 1)[0]))
+        if pod.terminating:
+            return
+        self._start_container(pod)
+        if model.crash_on_start:
+            yield from self._crash_loop(pod)
+        else:
+            yield from self._probe(pod)
+
+    def _start_container(self, pod: Pod) -> None:
+        now = self.env.now
+        pod.phase, pod.started_at, pod.accepting = RUNNING, now, True
+        pod.warm_at = now + pod.model.warmup_s
+        pod.unhealthy_at = pod.model.unhealthy_time(now)
+        pod.bug_from = pod.model.bug_time(now)
+        self.recorder.event(now, "Started", pod.name, pod.version)
+        # The balancer must notice when a listed pod warms up or goes bad (downtime).
+        for t in (pod.warm_at, pod.unhealthy_at):
+            if now < t < float("inf"):
+                self.env.timeout(t - now).callbacks.append(lambda _e: self.balancer.refresh())
+        if self.spec.readiness_probe is None:
+            # No readiness probe: Ready as soon as the container starts, before warm-up.
+            self.set_ready(pod, True)
+
+    def _crash_loop(self, pod: Pod) -> Generator[simpy.Event, Any, None]:
+        """CrashLoopBackOff: exit after a second, restart after 10 s, 20 s, ... 5 min."""
+        env, back_off = self.env, self.spec.crash_loop_back_off
+        while not pod.terminating:
+            yield env.timeout(CRASH_AFTER_S)
+            if pod.terminating:
+                return
+            pod.accepting = False
+            pod.restarts += 1
+            self.set_ready(pod, False)
+            self.recorder.event(
+                env.now,
+                "BackOff",
+                pod.name,
+                pod.version,
+                f"back-off {back_off:g}s restarting failed container",
+            )
+            self.balancer.refresh()
+            yield env.timeout(back_off)
+            back_off = min(2 * back_off, MAX_BACK_OFF_S)
+            if pod.terminating:
+                return
+            self._start_container(pod)
+
+    def _probe(self, pod: Pod) -> Generator[simpy.Event, Any, None]:
+        """The kubelet's readiness prober: first tick at initialDelaySeconds, then periodic.
+
+        A tick succeeds when the app is warm and healthy. ``successThreshold``
+        consecutive successes make the pod Ready, ``failureThreshold`` failures NotReady.
+        """
+        probe = self.spec.readiness_probe
+        if probe is None:
+            return
+        env = self.env
+        started = pod.started_at if pod.started_at is not None else env.now
+        first = started + probe.initial_delay_seconds
+        if first > env.now:
+            yield env.timeout(first - env.now)
+        ok_run = fail_run = 0
+        while not pod.terminating:
+            if pod.can_serve(env.now):
+                ok_run, fail_run = ok_run + 1, 0
+                if not pod.ready and ok_run >= probe.success_threshold:
+                    self.set_ready(pod, True)
+            else:
+                ok_run, fail_run = 0, fail_run + 1
+                if pod.ready and fail_run >= probe.failure_threshold:
+                    self.set_ready(pod, False)
+            yield env.timeout(probe.period_seconds)
+
+    def set_ready(self, pod: Pod, ready: bool) -> None:
+        """Flip the Ready condition; the endpoint follows after the propagation delay."""
+        if pod.ready == ready:
+            return
+        now = self.env.now
+        pod.ready = ready
+        pod.ready_since = now if ready else None
+        self.recorder.event(now, "Ready" if ready else "NotReady", pod.name, pod.version)
+        if ready:
+            self.balancer.add_later(pod)
+            if self.min_ready_s > 0:
+                # Availability is a timer after readiness: wake the controllers then.
+                self.env.timeout(self.min_ready_s).callbacks.append(lambda _e: self.notify())
+        else:
+            self.balancer.remove_later(pod)
+        self.notify()
+
+    # -- termination ----------------------------------------------------------------------
+    def delete_pod(self, pod: Pod) -> None:
+        """Mark the pod Terminating and start the kubelet's shutdown, concurrently with
+        the endpoint removal (the race that causes errors without a preStop sleep)."""
+        if pod.terminating:
+            return
+        now = self.env.now
+        pod.deleted_at = now
+        was_ready = pod.ready
+        pod.ready = False
+        self.recorder.event(now, "Killing", pod.name, pod.version, "pod deleted")
+        if was_ready or pod in self.balancer.members:
+            self.balancer.remove_later(pod)
+        self.env.process(self._terminate(pod))
+
+    def _terminate(self, pod: Pod) -> Generator[simpy.Event, Any, None]:
+        env = self.env
+        if pod.phase != RUNNING:  # no container yet: nothing to stop
+            self._gone(pod)
+            return
+        grace = self.spec.termination_grace_period_seconds
+        pre_stop = self.spec.pre_stop_sleep_s
+        # The grace period counts from deletion and includes preStop (skipped with grace 0);
+        # what is left after preStop is floored at 2 s. Grace 30, preStop 5 → SIGTERM at
+        # +5 s, SIGKILL at +30 s; grace 10, preStop 15 → SIGTERM at +10 s, SIGKILL at +12 s.
+        ran = min(pre_stop, grace) if pre_stop > 0 and grace > 0 else 0.0
+        if ran > 0:
+            yield env.timeout(ran)
+        # SIGTERM: the app closes its listener and drains what it accepted.
+        pod.accepting = False
+        self.recorder.event(env.now, "SIGTERM", pod.name, pod.version)
+        self.balancer.refresh()
+        if pod.outstanding:
+            pod.drained = env.event()
+            yield pod.drained | env.timeout(max(grace - ran, MIN_GRACE_S))
+            if pod.outstanding:
+                killed = pod.model.kill_in_flight(pod)
+                self.recorder.event(
+                    env.now, "SIGKILL", pod.name, pod.version, f"{killed} requests killed in flight"
+                )
+        self._gone(pod)
+
+    def _gone(self, pod: Pod) -> None:
+        pod.phase = GONE
+        pod.accepting = False
+        pod.rs.pods.remove(pod)
+        self._count_pods(-1)
+        self.recorder.event(self.env.now, "Deleted", pod.name, pod.version)
+        self.balancer.refresh()
+        self.notify()

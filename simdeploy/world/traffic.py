@@ -1,0 +1,459 @@
+"""The request-level data plane: arrivals, users, queueing at pods, outcomes.
+
+A request is not a SimPy process. Arrivals are drawn in numpy batches (inter-arrival
+gaps, user ids, read/write) and each one is a single ``Timeout`` whose callback routes
+it; a request that gets a worker costs one more ``Timeout`` (its completion). Nothing
+per request outlives its outcome: outcomes go to the recorder's counters.
+
+The data plane only reads the balancer's routing table and the pods' states, and
+writes outcomes to the recorder; it never changes the control plane.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import simpy
+from simpy.events import Timeout
+
+from simdeploy.rules.dists import BatchSampler, Distribution
+from simdeploy.world import recorder as rec
+from simdeploy.world.balancer import Mirror
+
+if TYPE_CHECKING:
+    from simdeploy.spec.scenario import Profile, Traffic, Version
+    from simdeploy.world.balancer import Balancer
+    from simdeploy.world.cluster import Pod
+    from simdeploy.world.database import Access, Database, TableLocks
+    from simdeploy.world.flags import FlagRuntime, Flags
+
+BATCH = 4096
+
+
+class Request:
+    """One request while it waits or is served. ``alive`` False once it has an outcome.
+
+    ``mirror`` is the mirror rule a shadow copy was made under (None for a user request;
+    its outcome never reaches a user); ``pair`` links a user request and its shadow copy
+    so their outcomes can be compared.
+    """
+
+    __slots__ = (
+        "access",
+        "alive",
+        "bucket",
+        "dark",
+        "feature_p",
+        "flagged",
+        "holding",
+        "mirror",
+        "pair",
+        "t",
+        "user",
+        "write",
+    )
+
+    def __init__(
+        self,
+        t: float,
+        bucket: int,
+        user: int,
+        write: bool,
+        mirror: Mirror | None = None,
+        pair: Pair | None = None,
+    ) -> None:
+        self.t = t
+        self.bucket = bucket
+        self.user = user
+        self.write = write
+        self.mirror = mirror
+        self.pair = pair
+        self.alive = True
+        # Set only when a database or flags are modelled (see DataPlane._prepare).
+        self.access: Access | None = None
+        self.holding = False
+        self.flagged = False
+        self.feature_p = 0.0
+        self.dark: tuple[FlagRuntime, ...] = ()
+
+
+#: The "mirror rule" of synthetic requests (smoke tests): not users, no side effects.
+SYNTHETIC = Mirror(frozenset(), 0.0, separate_database=True)
+
+
+class Pair:
+    """The outcomes of a user request and of its shadow copy, compared when both are in."""
+
+    __slots__ = ("mirror_ok", "user_ok")
+
+    def __init__(self) -> None:
+        self.user_ok: bool | None = None
+        self.mirror_ok: bool | None = None
+
+
+@dataclass(eq=False)
+class VersionModel:
+    """A version's behaviour as the data plane and the pods need it."""
+
+    name: str
+    index: int
+    service: BatchSampler
+    uniform: BatchSampler
+    base_error_rate: float
+    bug_error_rate: float
+    bug_users: bytearray | None
+    bug_after_s: float
+    warmup_s: float
+    startup: Distribution | None
+    crash_on_start: bool
+    unhealthy_after_s: float | None
+    data_plane: DataPlane | None = None
+
+    @classmethod
+    def build(
+        cls, name: str, index: int, spec: Version, rng: np.random.Generator, users: int
+    ) -> VersionModel:
+        bug = spec.bug
+        bug_users = None
+        if bug is not None and bug.user_share < 1.0:
+            bug_users = bytearray((rng.random(users) < bug.user_share).astype(np.uint8).tobytes())
+        return cls(
+            name=name,
+            index=index,
+            service=BatchSampler(spec.service_time.build(), rng),
+            uniform=BatchSampler(_UNIT, rng),
+            base_error_rate=spec.error_rate,
+            bug_error_rate=bug.error_rate if bug else 0.0,
+            bug_users=bug_users,
+            bug_after_s=bug.after if bug else 0.0,
+            warmup_s=spec.warmup,
+            startup=spec.startup_delay.build() if spec.startup_delay else None,
+            crash_on_start=spec.crash_on_start,
+            unhealthy_after_s=spec.unhealthy_after,
+        )
+
+    def unhealthy_time(self, started: float) -> float:
+        return math.inf if self.unhealthy_after_s is None else started + self.unhealthy_after_s
+
+    def bug_time(self, started: float) -> float:
+        return math.inf if self.bug_error_rate <= 0 else started + self.bug_after_s
+
+    def kill_in_flight(self, pod: Pod) -> int:
+        """SIGKILL: every accepted request of ``pod`` fails with ``killed_in_flight``."""
+        assert self.data_plane is not None
+        return self.data_plane.kill(pod)
+
+
+class _UnitUniform:
+    mean = 0.5
+
+    def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        return rng.random(n)
+
+
+_UNIT = _UnitUniform()
+
+
+def rate_at(profile: Profile, t: float) -> float:
+    """Request rate (req/s) of ``profile`` at time ``t`` (s). Pure."""
+    if profile.type == "constant":
+        return profile.rate or 0.0
+    if profile.type == "steps":
+        rate = 0.0
+        for step in sorted(profile.steps or [], key=lambda s: s.at):
+            if step.at <= t:
+                rate = step.rate
+        return rate
+    mean = profile.mean or 0.0
+    return mean * (1 + profile.amplitude * math.sin(2 * math.pi * t / profile.period))
+
+
+def peak_rate(profile: Profile) -> float:
+    if profile.type == "constant":
+        return profile.rate or 0.0
+    if profile.type == "steps":
+        return max(s.rate for s in profile.steps or [])
+    return (profile.mean or 0.0) * (1 + profile.amplitude)
+
+
+def arrivals(
+    profile: Profile, spec: Traffic, rng: np.random.Generator
+) -> Iterator[tuple[float, int, bool]]:
+    """Endless (gap, user, write) triples of a Poisson process following ``profile``.
+
+    Non-constant rates use thinning: candidates at the peak rate, each kept with
+    probability rate(t) / peak. Gaps are in seconds from the previous kept arrival.
+    """
+    peak = peak_rate(profile)
+    if peak <= 0:
+        return
+    constant = profile.type == "constant"
+    if spec.user_distribution == "zipf":
+        ranks = np.arange(1, spec.users + 1, dtype=float)
+        cdf = np.cumsum(ranks**-spec.zipf_exponent)
+        cdf /= cdf[-1]
+    t = 0.0
+    pending = 0.0
+    while True:
+        gaps = rng.exponential(1.0 / peak, BATCH)
+        if spec.user_distribution == "zipf":
+            users = np.searchsorted(cdf, rng.random(BATCH), side="right")
+            users = np.minimum(users, spec.users - 1)
+        else:
+            users = rng.integers(0, spec.users, BATCH)
+        writes = rng.random(BATCH) < spec.write_ratio
+        keep = None if constant else rng.random(BATCH)
+        for i, (gap, user, write) in enumerate(
+            zip(gaps.tolist(), users.tolist(), writes.tolist(), strict=True)
+        ):
+            t += gap
+            pending += gap
+            if keep is not None and keep[i] * peak >= rate_at(profile, t):
+                continue
+            yield pending, user, write
+            pending = 0.0
+
+
+class DataPlane:
+    """Routes arrivals through the balancer to pods and files their outcomes."""
+
+    def __init__(
+        self,
+        env: simpy.Environment,
+        balancer: Balancer,
+        recorder: rec.Recorder,
+        traffic: Traffic,
+        rng: np.random.Generator,
+        end_s: float,
+    ) -> None:
+        self.env = env
+        self.balancer = balancer
+        self.recorder = recorder
+        self.timeout_s = traffic.timeout
+        self.end_s = end_s
+        self.no_pod = len(recorder.versions)
+        self._arrivals = arrivals(traffic.rate_profile, traffic, rng)
+        self.db: Database | None = None
+        self.flags: Flags | None = None
+        self._flag_sets: dict[str, tuple[FlagRuntime, ...]] = {}
+
+    def start(self) -> None:
+        self._schedule_next()
+
+    def _schedule_next(self) -> None:
+        nxt = next(self._arrivals, None)
+        if nxt is None:
+            return
+        gap, user, write = nxt
+        if self.env.now + gap >= self.end_s:
+            return
+        ev = Timeout(self.env, gap, (user, write))
+        ev.callbacks.append(self._on_arrival)
+
+    def _on_arrival(self, ev: simpy.Event) -> None:
+        user, write = ev.value
+        now = self.env.now
+        bal = self.balancer
+        b = self.recorder.arrival(now)
+        req = Request(now, b, user, write)
+        mirror = bal.routing.mirror
+        if (
+            mirror is not None
+            and (not mirror.reads_only or not write)
+            and (mirror.share >= 1.0 or bal.uniform() < mirror.share)
+        ):
+            req.pair = Pair()
+            self._admit(bal.pick_mirror(), Request(now, b, user, write, mirror, req.pair))
+        self._admit(bal.route(user), req)
+        self._schedule_next()
+
+    def _admit(self, pod: Pod | None, req: Request) -> None:
+        """A request reaches ``pod`` (or no pod): fail it at once, serve it, or queue it."""
+        if pod is None:
+            self._outcome(req, self.no_pod, rec.I_NO_ENDPOINT, None)
+        elif not pod.accepting:
+            self._outcome(req, pod.vidx, rec.I_REFUSED, None)
+        else:
+            now = req.t
+            rec_ = self.recorder
+            first = rec_.first_served_at if req.mirror is None else rec_.first_mirrored_at
+            if pod.version not in first:
+                first[pod.version] = now
+            if now < pod.warm_at or now >= pod.unhealthy_at:
+                # Not warmed up yet (or gone bad): the app answers with an error at once.
+                self._outcome(req, pod.vidx, rec.I_APP_ERROR, 0.0)
+                return
+            if self.db is not None or self.flags is not None:
+                self._prepare(pod, req)
+            if pod.busy < pod.concurrency:
+                self._serve(pod, req)
+            else:
+                pod.queue.append(req)
+
+    def inject(self, pod: Pod | None, write: bool = False) -> None:
+        """A synthetic request (a smoke test against a preview Service): served like any
+        request, counted with the shadow traffic, never seen by a user."""
+        now = self.env.now
+        self._admit(pod, Request(now, self.recorder.bucket(now), -1, write, SYNTHETIC))
+
+    def _outcome(self, req: Request, v: int, outcome: int, latency_s: float | None) -> None:
+        req.alive = False
+        if req.holding and req.access is not None and self.db is not None:
+            req.holding = False
+            self.db.unhold(req.access)
+        if req.mirror is SYNTHETIC:
+            self.recorder.count_synthetic(req.bucket, v, outcome)
+        elif req.mirror is not None:
+            dup = req.write and outcome == rec.I_OK and not req.mirror.separate_database
+            self.recorder.count_mirror(req.bucket, v, outcome, dup)
+        else:
+            r = self.recorder
+            r.count(req.bucket, v, outcome, latency_s, req.user)
+            if outcome:
+                if req.flagged:
+                    r.flagged_errors += 1
+                    r.last_flagged_error_at = self.env.now
+                elif self.flags is not None:
+                    r.unflagged_errors += 1
+                if self.db is not None:
+                    r.phase_errors[self.db.phase] = r.phase_errors.get(self.db.phase, 0) + 1
+        pair = req.pair
+        if pair is not None:
+            if req.mirror is not None:
+                pair.mirror_ok = outcome == rec.I_OK
+            else:
+                pair.user_ok = outcome == rec.I_OK
+            if pair.user_ok is not None and pair.mirror_ok is not None:
+                self.recorder.shadow_compared(pair.user_ok != pair.mirror_ok)
+
+    def _prepare(self, pod: Pod, req: Request) -> None:
+        """Flags the request meets on this pod, and its database access (cached)."""
+        extra: tuple[Any, ...] = ()
+        if self.flags is not None:
+            flags = self._flag_sets.get(pod.version)
+            if flags is None:
+                flags = self._flag_sets[pod.version] = self.flags.for_version(pod.version)
+            for f in flags:
+                if f.on(req.user, pod, req.t):
+                    if req.mirror is None:
+                        self.recorder.flag_exposed(req.user)
+                    if f.spec.dark_launch:
+                        req.dark += (f,)
+                    else:
+                        req.flagged = True
+                        req.feature_p += f.spec.feature.error_rate
+                        if f.access != ((), ()):
+                            extra += (f.access,)
+        db = self.db
+        if db is not None and not (req.mirror is not None and req.mirror.separate_database):
+            req.access = db.access(pod.version, req.write, extra)
+
+    def _serve(self, pod: Pod, req: Request) -> None:
+        pod.busy += 1
+        pod.in_flight.add(req)
+        if req.access is not None:
+            assert self.db is not None
+            locks = self.db.blocking(req.access)
+            if locks is not None:
+                self._park(pod, req, locks, self.env.now)
+                return
+        self._start(pod, req)
+
+    def _start(self, pod: Pod, req: Request) -> None:
+        if req.access is not None and self.db is not None:
+            self.db.hold(req.access)  # its transaction's lock, until the outcome
+            req.holding = True
+        ev = Timeout(self.env, pod.model.service.next(), (pod, req))
+        ev.callbacks.append(self._on_done)
+
+    def _park(self, pod: Pod, req: Request, locks: TableLocks, since: float) -> None:
+        """The worker holds a connection waiting in the table's lock queue."""
+        assert self.db is not None
+        self.db.park(locks, lambda: self._unpark(pod, req, since))
+
+    def _unpark(self, pod: Pod, req: Request, since: float) -> None:
+        if not req.alive or req.access is None or self.db is None:
+            return
+        locks = self.db.blocking(req.access)
+        if locks is not None:
+            self._park(pod, req, locks, since)
+            return
+        self.recorder.lock_wait_s += self.env.now - since
+        self._start(pod, req)
+
+    def _on_done(self, ev: simpy.Event) -> None:
+        pod, req = ev.value
+        if not req.alive:  # killed in flight: already counted
+            return
+        now = self.env.now
+        pod.busy -= 1
+        pod.in_flight.discard(req)
+        model = pod.model
+        latency = now - req.t
+        if latency > self.timeout_s:
+            outcome, latency = rec.I_TIMEOUT, self.timeout_s
+        elif (
+            req.access is not None
+            and self.db is not None
+            and (db_outcome := self.db.finish(req.access, model.uniform.next()))
+        ):
+            outcome = db_outcome
+        else:
+            p_err = model.base_error_rate + req.feature_p
+            for f in req.dark:  # a dark launch runs, fails apart, never fails the user
+                dark_db = (
+                    self.db.access(pod.version, req.write, (f.access,))
+                    if self.db is not None and f.access != ((), ())
+                    else None
+                )
+                if (dark_db is not None and dark_db.error is not None) or (
+                    model.uniform.next() < f.spec.feature.error_rate
+                ):
+                    self.recorder.dark_launch_errors += 1
+            # A bug limited to a share of users is in their data: synthetic requests
+            # (user -1, smoke tests against a preview) never hit it.
+            if now >= pod.bug_from and (
+                model.bug_users is None or (req.user >= 0 and model.bug_users[req.user])
+            ):
+                p_err += model.bug_error_rate
+            outcome = rec.I_APP_ERROR if p_err > 0 and model.uniform.next() < p_err else rec.I_OK
+        self._outcome(req, pod.vidx, outcome, latency)
+        self._next_from_queue(pod, now)
+
+    def _next_from_queue(self, pod: Pod, now: float) -> None:
+        queue = pod.queue
+        while queue and pod.busy < pod.concurrency:
+            req = queue.popleft()
+            if now - req.t >= self.timeout_s:
+                # The client gave up while it queued; the server finds a closed socket.
+                self._outcome(req, pod.vidx, rec.I_TIMEOUT, self.timeout_s)
+                continue
+            self._serve(pod, req)
+        drained = pod.drained
+        if not pod.accepting and not pod.busy and not queue and drained and not drained.triggered:
+            drained.succeed()
+
+    def kill(self, pod: Pod) -> int:
+        """Fail every request accepted by ``pod`` with ``killed_in_flight``; return how many."""
+        killed = 0
+        now = self.env.now
+        for req in list(pod.in_flight) + list(pod.queue):
+            if req.alive:
+                self._outcome(req, pod.vidx, rec.I_KILLED, now - req.t)
+                killed += 1
+        pod.in_flight.clear()
+        pod.queue.clear()
+        pod.busy = 0
+        return killed
+
+    def in_flight(self, pods: list[Pod]) -> int:
+        """User requests still queued or in service (shadow copies are not user requests)."""
+        return sum(
+            sum(1 for r in p.in_flight if r.mirror is None)
+            + sum(1 for r in p.queue if r.mirror is None)
+            for p in pods
+        )
