@@ -1,4 +1,5 @@
-# simdeploy: `make demo` runs the main job, `make test` runs ruff and the whole test suite.
+# simdeploy: `make demo` runs the main job, `make test` runs ruff, the import-layer contracts
+# (lint-imports) and the whole test suite.
 # Both create the local virtual environment on first use and reuse it afterwards.
 PYTHON ?= python3
 VENV   := .venv
@@ -19,6 +20,7 @@ demo: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports --no-cache
 
 test: lint
 	$(BIN)/python -m pytest

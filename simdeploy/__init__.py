@@ -9,7 +9,8 @@
 from simdeploy.experiments.compare import compare, replicate
 from simdeploy.run.result import Result
 from simdeploy.run.simulation import simulate
-from simdeploy.spec.scenario import Scenario, ScenarioError, load_scenario
+from simdeploy.spec.base import ScenarioError
+from simdeploy.spec.scenario import Scenario, load_scenario
 
 __all__ = [
     "Result",

@@ -22,9 +22,10 @@ from rich.table import Table
 from simdeploy.experiments.compare import Comparison, compare, variants_of
 from simdeploy.run.checks import evaluate
 from simdeploy.run.simulation import simulate
+from simdeploy.spec.base import ScenarioError
 from simdeploy.spec.metrics import SUMMARY
 from simdeploy.spec.plan_check import lint
-from simdeploy.spec.scenario import Scenario, ScenarioError, json_schema, load_scenario
+from simdeploy.spec.scenario import Scenario, json_schema, load_scenario
 
 EXIT_OK, EXIT_EXPECTATION, EXIT_BAD_INPUT = 0, 1, 2
 

@@ -21,7 +21,9 @@ import pytest
 import yaml
 
 from simdeploy.run.checks import check_one, lookup
-from simdeploy.spec.scenario import Expectation, Scenario, ScenarioError, load_scenario
+from simdeploy.spec.base import ScenarioError
+from simdeploy.spec.expect import Expectation
+from simdeploy.spec.scenario import Scenario, load_scenario
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -8,7 +8,10 @@ from typing import Any
 
 import pytest
 
-from simdeploy import Scenario
+from simdeploy import Scenario, ScenarioError
+from simdeploy.rules.canary_math import CanaryRS
+from simdeploy.rules.migrations import AddConstraint
+from simdeploy.rules.schema import Column, ConstraintKind, Schema
 
 ROOT = Path(__file__).resolve().parent.parent
 SCENARIOS = ROOT / "scenarios"
@@ -62,6 +65,46 @@ def scenario(**over: Any) -> Scenario:
     return Scenario.parse(base_dict(**over))
 
 
+def errors_of(**over: Any) -> list[str]:
+    """The one-line errors of ``base_dict(**over)``, which must not validate."""
+    with pytest.raises(ScenarioError) as exc:
+        Scenario.parse(base_dict(**over))
+    return exc.value.errors
+
+
 @pytest.fixture
 def small() -> Scenario:
     return scenario()
+
+
+# --- database rules (tests/rules/test_migrations.py, test_schema_changes.py, ...) -------------
+
+ID = Column("id", nullable=False, has_default=True)
+
+# users.email is NOT NULL without default; users.name nullable; orders references users.
+BASE = Schema.build(
+    {
+        "users": [ID, Column("email", nullable=False), "name"],
+        "orders": [ID, Column("user_id", nullable=False), "total"],
+    }
+)
+
+FK = AddConstraint(
+    "orders", "orders_user_fk", ConstraintKind.FOREIGN_KEY, "user_id", False, "users"
+)
+FK_NOT_VALID = AddConstraint(
+    "orders", "orders_user_fk", ConstraintKind.FOREIGN_KEY, "user_id", True, "users"
+)
+CHECK = AddConstraint("users", "name_nn", ConstraintKind.CHECK, "name")
+CHECK_NOT_VALID = AddConstraint("users", "name_nn", ConstraintKind.CHECK, "name", not_valid=True)
+
+
+# --- Argo canary ReplicaSets (tests/rules/test_canary_math.py, test_canary_steps.py) -----------
+
+
+def stable_rs(spec: int, available: int, replicas: int | None = None) -> CanaryRS:
+    return CanaryRS("stable", spec, available, replicas)
+
+
+def canary_rs(spec: int, available: int, replicas: int | None = None) -> CanaryRS:
+    return CanaryRS("canary", spec, available, replicas)

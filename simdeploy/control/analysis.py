@@ -7,7 +7,8 @@ completed in the window. No data is not a bad value: Argo turns it into an Error
 measurement (or what the metric's ``noData`` says), Flagger counts it as a failed check.
 
 The evaluation rules (measurement phases, limits, worst-phase aggregation, Flagger's
-cumulative failed checks) are the pure ``analysis_rules``; this module feeds them.
+cumulative failed checks) are the pure ``rules.analysis_argo`` and
+``rules.analysis_flagger``; this module feeds them.
 """
 
 from __future__ import annotations
@@ -19,7 +20,9 @@ from typing import Any
 
 import simpy
 
-from simdeploy.rules.analysis_rules import MetricRun, Phase, assess_run, parse_condition
+from simdeploy.rules.analysis_argo import MetricRun, assess_run
+from simdeploy.rules.analysis_expr import parse_condition
+from simdeploy.rules.analysis_phase import Phase
 from simdeploy.spec.progressive import AnalysisTemplate, Metric, SimQuery
 from simdeploy.world import recorder as rec
 
@@ -93,7 +96,7 @@ class RunResult:
 
 
 def metric_run(m: Metric) -> MetricRun:
-    """The evaluation state of one template metric (``analysis_rules.MetricRun``)."""
+    """The evaluation state of one template metric (``analysis_argo.MetricRun``)."""
     return MetricRun(
         name=m.name,
         success=parse_condition(m.success_condition) if m.success_condition else None,

@@ -17,14 +17,14 @@ from typing import Any
 
 import simpy
 
-from simdeploy.rules.replica_math import (
+from simdeploy.rules.deployment_status import (
     DeploymentStatus,
-    RSState,
     deployment_complete,
     deployment_progressing,
     deployment_timed_out,
 )
-from simdeploy.spec.scenario import Strategy
+from simdeploy.rules.replica_math import RSState
+from simdeploy.spec.service import Strategy
 from simdeploy.world.cluster import GONE, Cluster, ReplicaSet
 
 #: One reconcile pass of a Kubernetes strategy: at most one scale action; True if it did.

@@ -22,7 +22,7 @@ from simdeploy.control.rollback import (
     watch_rollback_done,
 )
 from simdeploy.control.strategies import get_strategy
-from simdeploy.spec.scenario import Action
+from simdeploy.spec.plan import Action
 
 
 def run_plan(env: simpy.Environment, cp: ControlPlane) -> Generator[simpy.Event, Any, None]:

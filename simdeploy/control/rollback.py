@@ -22,7 +22,8 @@ import simpy
 
 if TYPE_CHECKING:
     from simdeploy.control.deployment import Deployment
-    from simdeploy.spec.scenario import SloAlert, Strategy
+    from simdeploy.spec.rollback import SloAlert
+    from simdeploy.spec.service import Strategy
     from simdeploy.world.balancer import Balancer
     from simdeploy.world.recorder import Recorder
 

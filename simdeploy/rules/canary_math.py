@@ -1,24 +1,23 @@
-"""Replica and weight arithmetic of Argo Rollouts canaries and of Flagger's weight ladder.
+"""Argo Rollouts' canary without a traffic router: the split follows pod counts.
 
 Pure functions: no SimPy, no clock, stdlib only. A ReplicaSet is anything with ``name``,
 ``spec_replicas`` and ``available_replicas`` (:class:`RSLike`), for example
 replica_math's :class:`RSState` or this module's :class:`CanaryRS`. Every function that
 "scales" returns the new ``spec.replicas`` values instead of mutating its input.
 
-Argo Rollouts (``argoproj/argo-rollouts``), ported from:
+This module holds the ReplicaSet view every Argo canary function reads, ``maxSurge`` /
+``maxUnavailable`` as Argo resolves them, and the basic canary: one Service selects both
+ReplicaSets, so the canary's share of traffic is its share of available pods, and each
+reconcile moves the pod counts one bounded step towards the setWeight. The canary behind a
+traffic router is canary_traffic's concern; picking between the two per step is canary_steps'.
+
+Ported from ``argoproj/argo-rollouts``:
 
 - ``utils/replicaset/canary.go``: CalculateReplicaCountsForBasicCanary,
   approximateWeightedCanaryStableReplicaCounts, floorCeilingTied, weightDelta,
   calculateScaleDownReplicaCount, adjustReplicaWithinLimits, GetReplicasForScaleDown,
-  CheckStableRSExists, CalculateReplicaCountsForTrafficRoutedCanary, CheckMinPodsPerReplicaSet,
-  trafficWeightToReplicas, GetCanaryReplicasOrWeight, UseSetCanaryScale, GetCurrentSetWeight,
-  AtDesiredReplicaCountsForCanary
+  CheckStableRSExists
 - ``utils/replicaset/replicaset.go``: resolveFenceposts, MaxSurge, MaxUnavailable
-- ``rollout/trafficrouting.go``: calculateDesiredWeightOnAbortOrStableRollback (the abort weight
-  under dynamicStableScale), plus the later step-down rule of PRs #4035 and #4900 (issue #4898)
-
-Flagger (``fluxcd/flagger``), ported from ``pkg/controller/scheduler.go``: maxWeight,
-nextStepWeight and the weight branch of runCanary.
 
 Upstream computes ceilings, floors and the closest-ratio choice in float64. Where float rounding
 can change a result (the tie test of the approximation) this module repeats the same float64
@@ -27,39 +26,24 @@ numbers without float error.
 """
 
 import math
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal, Protocol
+from typing import Protocol
 
-from simdeploy.rules.replica_math import IntOrPercent
+from simdeploy.rules.int_or_percent import IntOrPercent, go_atoi, scale_percent
 
 __all__ = [
     "ARGO_DEFAULT_MAX_SURGE",
     "ARGO_DEFAULT_MAX_UNAVAILABLE",
     "CanaryRS",
     "RSLike",
-    "ReplicaProgressThreshold",
-    "SetCanaryScale",
-    "abort_weight_with_dynamic_stable_scale",
     "approximate_weighted_canary_stable_replica_counts",
     "argo_fenceposts",
     "argo_scaled_value",
-    "at_desired_replica_counts_for_canary",
     "calculate_replica_counts_for_basic_canary",
-    "calculate_replica_counts_for_canary",
-    "calculate_replica_counts_for_traffic_routed_canary",
-    "check_min_pods_per_replica_set",
     "check_stable_rs_exists",
-    "flagger_max_weight",
-    "flagger_next_step_weight",
-    "flagger_next_weight",
-    "flagger_promotion_ticks",
-    "get_current_set_weight",
     "get_replicas_for_scale_down",
-    "legacy_abort_weight_with_dynamic_stable_scale",
     "served_weight",
-    "traffic_weight_to_replicas",
 ]
 
 ARGO_DEFAULT_MAX_SURGE: IntOrPercent = "25%"
@@ -68,17 +52,14 @@ ARGO_DEFAULT_MAX_SURGE: IntOrPercent = "25%"
 ARGO_DEFAULT_MAX_UNAVAILABLE: IntOrPercent = "25%"
 """Argo's default ``canary.maxUnavailable`` (the string ``"25"`` upstream, i.e. 25%)."""
 
-_FLAGGER_TOTAL_WEIGHT = 100
-# strconv.Atoi accepts an optional sign and decimal digits, nothing else.
-_GO_ATOI_RE = re.compile(r"[+-]?[0-9]+")
-
 
 class RSLike(Protocol):
     """A ReplicaSet as the canary controller reads it.
 
     ``spec_replicas`` is ``spec.replicas``, ``available_replicas`` is
     ``status.availableReplicas``. replica_math's :class:`RSState` and :class:`CanaryRS`
-    both qualify. Only :func:`at_desired_replica_counts_for_canary` also reads
+    both qualify. Only canary_steps'
+    :func:`~simdeploy.rules.canary_steps.at_desired_replica_counts_for_canary` also reads
     ``status.replicas``; see :class:`CanaryRS`.
     """
 
@@ -110,37 +91,6 @@ class CanaryRS:
     replicas: int | None = None
 
 
-@dataclass(frozen=True)
-class SetCanaryScale:
-    """The ``setCanaryScale`` step in force (the last one at or before the current step).
-
-    ``replicas`` wins over ``weight``. ``match_traffic_weight=True`` cancels any earlier
-    setCanaryScale, so the canary follows setWeight again. Only honoured with a traffic router.
-
-    Example: ``SetCanaryScale(weight=200)`` on 4 replicas asks for 8 canary pods.
-    """
-
-    replicas: int | None = None
-    weight: int | None = None
-    match_traffic_weight: bool = False
-
-
-@dataclass(frozen=True)
-class ReplicaProgressThreshold:
-    """``replicaProgressThreshold {type, value}``: when the canary counts as available enough.
-
-    ``Percent``: available pods ≥ ``value`` % of the desired canary count. ``Pod``: at least
-    ``value`` available pods. Upstream's code for this (newer than the canary.go read for this
-    port) was not available; the rule here follows the documentation ("available replicas /
-    desired replicas for the current step") and the upstream test "4/5 = 80% >= 80%".
-
-    Example: ``ReplicaProgressThreshold("Percent", 80)`` accepts 4 of 5 canary pods available.
-    """
-
-    type: Literal["Percent", "Pod"]
-    value: int
-
-
 # --------------------------------------------------------------------------------------------
 # maxSurge / maxUnavailable as Argo resolves them
 # --------------------------------------------------------------------------------------------
@@ -160,11 +110,10 @@ def argo_scaled_value(value: IntOrPercent, total: int, round_up: bool) -> int:
         raise TypeError(f"maxSurge/maxUnavailable must be an int or a string, not {value!r}")
     if isinstance(value, int):
         return value
-    digits = value.replace("%", "")
-    if not _GO_ATOI_RE.fullmatch(digits):
+    percent = go_atoi(value.replace("%", ""))
+    if percent is None:
         raise ValueError(f"invalid value {value!r}: not an integer or percentage")
-    numerator = int(digits) * total
-    return -(-numerator // 100) if round_up else numerator // 100
+    return scale_percent(percent, total, round_up)
 
 
 def argo_fenceposts(
@@ -347,9 +296,10 @@ def calculate_replica_counts_for_basic_canary(
 
     ``weight`` is the setWeight in force (0..100); pass 100 for promote-full and 0 when
     aborted, as GetCanaryReplicasOrWeight / GetCurrentSetWeight do (or use
-    :func:`calculate_replica_counts_for_canary`, which does it for you). ``max_surge`` and
-    ``max_unavailable`` are the raw spec values (None = Argo's 25% default). ``others`` are the
-    older ReplicaSets (neither stable nor canary); None entries are skipped.
+    :func:`~simdeploy.rules.canary_steps.calculate_replica_counts_for_canary`, which does it
+    for you). ``max_surge`` and ``max_unavailable`` are the raw spec values (None = Argo's 25%
+    default). ``others`` are the older ReplicaSets (neither stable nor canary); None entries
+    are skipped.
 
     One pass, in upstream's order:
 
@@ -439,298 +389,7 @@ def calculate_replica_counts_for_basic_canary(
 
 
 # --------------------------------------------------------------------------------------------
-# Canary with a traffic router: pods follow the weight, traffic is set explicitly
-# --------------------------------------------------------------------------------------------
-
-
-def traffic_weight_to_replicas(replicas: int, weight: int, max_weight: int = 100) -> int:
-    """Pods needed to carry ``weight`` out of ``max_weight``, rounded up (trafficWeightToReplicas).
-
-    Example: 10 replicas at 25 → 3; at 33 → 4; at 99 → 10; 10 replicas at 500 of 1000 → 5.
-    """
-    return -(-weight * replicas // max_weight)
-
-
-def check_min_pods_per_replica_set(count: int, min_pods_per_replica_set: int | None) -> int:
-    """Raise a non-zero pod count to ``minPodsPerReplicaSet`` (CheckMinPodsPerReplicaSet).
-
-    0 stays 0 and None leaves the count alone. Upstream does not cap the result at
-    ``spec.replicas``: 1 replica with minimum 2 gives 2.
-
-    Example: (1, 2) → 2; (0, 2) → 0; (5, 2) → 5.
-    """
-    if count == 0 or min_pods_per_replica_set is None:
-        return count
-    return max(count, min_pods_per_replica_set)
-
-
-def _set_canary_scale_in_force(
-    set_canary_scale: SetCanaryScale | None,
-    aborted: bool,
-    abort_scale_down_delay_seconds: int | None,
-) -> SetCanaryScale | None:
-    """The setCanaryScale that applies now, if any (UseSetCanaryScale, router already known).
-
-    On abort it is ignored unless ``abortScaleDownDelaySeconds`` is explicitly 0 (keep the
-    canary up), so an aborted canary normally follows the weight back to 0.
-    """
-    if set_canary_scale is None or set_canary_scale.match_traffic_weight:
-        return None
-    if aborted and abort_scale_down_delay_seconds != 0:
-        return None
-    return set_canary_scale
-
-
-def calculate_replica_counts_for_traffic_routed_canary(
-    replicas: int,
-    weight: int,
-    set_canary_scale: SetCanaryScale | None = None,
-    dynamic_stable_scale: bool = False,
-    current_stable_weight: int | None = None,
-    current_canary_weight: int | None = None,
-    *,
-    min_pods_per_replica_set: int | None = None,
-    max_weight: int = 100,
-    aborted: bool = False,
-    abort_scale_down_delay_seconds: int | None = None,
-    promote_full: bool = False,
-) -> tuple[int, int]:
-    """Desired (canary, stable) pod counts of a canary behind a traffic router.
-
-    ``weight`` is the setWeight in force, out of ``max_weight`` (trafficRouting.maxTrafficWeight).
-    ``current_stable_weight`` / ``current_canary_weight`` are the weights last written to the
-    router (``status.canary.weights``); None means none recorded. maxSurge and maxUnavailable do
-    not apply: each RS is set straight to its count.
-
-    - ``promote_full`` forces the weight to ``max_weight`` and ignores setCanaryScale.
-      Otherwise ``aborted`` forces the weight to 0 (GetCurrentSetWeight).
-    - Canary = ``set_canary_scale.replicas`` if in force; else ceil(R * weight / max_weight),
-      where ``set_canary_scale.weight`` replaces the weight (it may exceed 100%); then raised
-      to ``min_pods_per_replica_set`` when non-zero (the replicas override is not raised here).
-    - Stable = R, unless ``dynamic_stable_scale``. Then stable = ceil(R * (max − w) / max),
-      raised to the pods its current weight needs, so it never shrinks before traffic has left
-      it; on abort the canary is likewise kept at the pods its current weight needs. Both are
-      then raised to ``min_pods_per_replica_set`` when non-zero.
-
-    Example: R=10, w=10 → (1, 10). R=10, w=20, dynamicStableScale, router at 10/90 → (2, 9):
-    the canary is scaled ahead of the traffic, the stable still carries 90%.
-    """
-    scale = None
-    if promote_full:
-        weight = max_weight
-    else:
-        scale = _set_canary_scale_in_force(
-            set_canary_scale, aborted, abort_scale_down_delay_seconds
-        )
-        if aborted:
-            weight = 0
-        if scale is not None and scale.replicas is not None:
-            # GetCanaryReplicasOrWeight returns (replicas, 0): a dynamic stable stays at 100%.
-            weight = 0
-        elif scale is not None and scale.weight is not None:
-            weight = scale.weight
-
-    if scale is not None and scale.replicas is not None:
-        canary_count = scale.replicas
-    else:
-        canary_count = check_min_pods_per_replica_set(
-            traffic_weight_to_replicas(replicas, weight, max_weight), min_pods_per_replica_set
-        )
-
-    if not dynamic_stable_scale:
-        # Stable stays at 100% so an abort can move all traffic back at once.
-        return canary_count, replicas
-
-    stable_count = traffic_weight_to_replicas(replicas, max_weight - weight, max_weight)
-    if current_stable_weight is not None:
-        # Going up, the stable must keep the pods for the traffic it still has; going down, it
-        # scales up ahead of the traffic it is about to get.
-        stable_count = max(
-            stable_count, traffic_weight_to_replicas(replicas, current_stable_weight, max_weight)
-        )
-    if aborted and current_canary_weight is not None:
-        # Do not remove canary pods before the router has moved their traffic away.
-        canary_count = max(
-            traffic_weight_to_replicas(replicas, current_canary_weight, max_weight), canary_count
-        )
-    return (
-        check_min_pods_per_replica_set(canary_count, min_pods_per_replica_set),
-        check_min_pods_per_replica_set(stable_count, min_pods_per_replica_set),
-    )
-
-
-def calculate_replica_counts_for_canary(
-    replicas: int,
-    weight: int,
-    max_surge: IntOrPercent | None,
-    max_unavailable: IntOrPercent | None,
-    stable: RSLike | None,
-    canary: RSLike | None,
-    others: Sequence[RSLike | None] = (),
-    *,
-    traffic_routing: bool = False,
-    set_canary_scale: SetCanaryScale | None = None,
-    dynamic_stable_scale: bool = False,
-    current_stable_weight: int | None = None,
-    current_canary_weight: int | None = None,
-    min_pods_per_replica_set: int | None = None,
-    max_weight: int = 100,
-    aborted: bool = False,
-    abort_scale_down_delay_seconds: int | None = None,
-    promote_full: bool = False,
-) -> tuple[int, int]:
-    """(canary, stable) spec for the next reconcile, with or without a traffic router.
-
-    Dispatches like the controller: :func:`calculate_replica_counts_for_traffic_routed_canary`
-    when ``traffic_routing``, else :func:`calculate_replica_counts_for_basic_canary`. For the
-    basic canary it applies GetCanaryReplicasOrWeight first: ``promote_full`` → weight 100,
-    else ``aborted`` → weight 0; setCanaryScale, dynamicStableScale and minPodsPerReplicaSet are
-    ignored without a router, as upstream ignores them.
-
-    Example: R=4, w=1, surge 3, unavailable 0, promote_full, from stable 4/4 → (3, 4): the
-    weight is taken as 100 but the move is still bounded by maxSurge.
-    """
-    if traffic_routing:
-        return calculate_replica_counts_for_traffic_routed_canary(
-            replicas,
-            weight,
-            set_canary_scale,
-            dynamic_stable_scale,
-            current_stable_weight,
-            current_canary_weight,
-            min_pods_per_replica_set=min_pods_per_replica_set,
-            max_weight=max_weight,
-            aborted=aborted,
-            abort_scale_down_delay_seconds=abort_scale_down_delay_seconds,
-            promote_full=promote_full,
-        )
-    if promote_full:
-        weight = 100
-    elif aborted:
-        weight = 0
-    return calculate_replica_counts_for_basic_canary(
-        replicas, weight, max_surge, max_unavailable, stable, canary, others
-    )
-
-
-def get_current_set_weight(
-    set_weights: Sequence[int | None],
-    current_step_index: int | None,
-    aborted: bool = False,
-    max_weight: int = 100,
-) -> int:
-    """The setWeight in force at ``current_step_index`` (GetCurrentSetWeight).
-
-    ``set_weights`` has one entry per step: its setWeight, or None for any other kind of step.
-    An aborted rollout is at 0. With no steps, or an index past the last step, the weight is
-    ``max_weight``. Otherwise the last setWeight at or before the index, or 0 if none.
-
-    Example: steps [10, pause] at index 0 → 10, at index 1 → 10, at index 2 → 100;
-    [pause, 20] at index 0 → 0.
-    """
-    if aborted:
-        return 0
-    index = 0 if current_step_index is None else current_step_index
-    if not set_weights or index >= len(set_weights):
-        return max_weight
-    for step_weight in reversed(set_weights[: index + 1]):
-        if step_weight is not None:
-            return step_weight
-    return 0
-
-
-def _created_replicas(rs: RSLike) -> int:
-    """``status.replicas`` of ``rs``: its ``replicas`` attribute, else its spec."""
-    created = getattr(rs, "replicas", None)
-    return rs.spec_replicas if created is None else int(created)
-
-
-def _threshold_met(available: int, desired: int, threshold: ReplicaProgressThreshold) -> bool:
-    """Whether ``available`` canary pods satisfy ``threshold`` for ``desired`` pods."""
-    if threshold.type == "Pod":
-        return available >= threshold.value
-    # Integer form of available / desired * 100 >= value, safe for desired = 0.
-    return available * 100 >= threshold.value * desired
-
-
-def at_desired_replica_counts_for_canary(
-    replicas: int,
-    weight: int,
-    max_surge: IntOrPercent | None,
-    max_unavailable: IntOrPercent | None,
-    stable: RSLike | None,
-    canary: RSLike | None,
-    others: Sequence[RSLike | None] = (),
-    *,
-    traffic_routing: bool = False,
-    set_canary_scale: SetCanaryScale | None = None,
-    dynamic_stable_scale: bool = False,
-    current_stable_weight: int | None = None,
-    current_canary_weight: int | None = None,
-    min_pods_per_replica_set: int | None = None,
-    max_weight: int = 100,
-    aborted: bool = False,
-    abort_scale_down_delay_seconds: int | None = None,
-    promote_full: bool = False,
-    replica_progress_threshold: ReplicaProgressThreshold | None = None,
-) -> bool:
-    """Whether a setWeight / setCanaryScale step has reached its replica counts.
-
-    Arguments are those of :func:`calculate_replica_counts_for_canary`. With a basic canary the
-    "desired" counts are the result of one more bounded move, so this is True only at a fixed
-    point of that move. It is True when all of these hold:
-
-    - the canary RS exists, its spec equals the desired canary count and that many pods are
-      available (or, with ``replica_progress_threshold``, the threshold is met);
-    - unless (traffic router and dynamicStableScale): the stable RS exists, its spec equals the
-      desired stable count and that many pods *exist* (``status.replicas``; availability is not
-      required);
-    - basic canary only: older RSs have 0 available pods (they would still get traffic).
-
-    Example: basic, R=4, w=75, surge 1, unavailable 1, canary 3/3 and stable at spec 1 with 0
-    available → True (stable availability is not checked); the same with stable spec 2 → False.
-    """
-    desired_canary, desired_stable = calculate_replica_counts_for_canary(
-        replicas,
-        weight,
-        max_surge,
-        max_unavailable,
-        stable,
-        canary,
-        others,
-        traffic_routing=traffic_routing,
-        set_canary_scale=set_canary_scale,
-        dynamic_stable_scale=dynamic_stable_scale,
-        current_stable_weight=current_stable_weight,
-        current_canary_weight=current_canary_weight,
-        min_pods_per_replica_set=min_pods_per_replica_set,
-        max_weight=max_weight,
-        aborted=aborted,
-        abort_scale_down_delay_seconds=abort_scale_down_delay_seconds,
-        promote_full=promote_full,
-    )
-    if canary is None or canary.spec_replicas != desired_canary:
-        return False
-    if replica_progress_threshold is None:
-        if canary.available_replicas != desired_canary:
-            return False
-    elif not _threshold_met(canary.available_replicas, desired_canary, replica_progress_threshold):
-        return False
-    if not (traffic_routing and dynamic_stable_scale):
-        # With dynamicStableScale the stable size follows the router weight, which changes only
-        # after this check passes; requiring it here would deadlock.
-        if stable is None or stable.spec_replicas != desired_stable:
-            return False
-        if _created_replicas(stable) != desired_stable:
-            return False
-    # Without a router every available pod of every RS receives traffic, so older RSs must be
-    # empty; behind a router they get no traffic and may still be scaling down.
-    others_available = sum(rs.available_replicas for rs in others if rs is not None)
-    return traffic_routing or others_available == 0
-
-
-# --------------------------------------------------------------------------------------------
-# Traffic actually served, and the abort weight under dynamicStableScale
+# Traffic a basic canary actually serves
 # --------------------------------------------------------------------------------------------
 
 
@@ -748,167 +407,3 @@ def served_weight(canary_available: int, stable_available: int, others_available
     if total <= 0:
         return 0.0
     return canary_available * 100 / total
-
-
-def abort_weight_with_dynamic_stable_scale(
-    replicas: int,
-    steps_weights: Sequence[int],
-    current_weight: int | None,
-    stable_available: int,
-    canary_available: int,
-    abort_scale_down_delay_explicit: bool,
-    *,
-    max_weight: int = 100,
-) -> int:
-    """Canary router weight for one reconcile of an aborted dynamicStableScale rollout.
-
-    Instead of jumping to 0 (which the shrunken stable could not carry), the weight steps down
-    the setWeight ladder as the canary drains:
-
-    - pods still to drain = R − stable available, raised to the canary's available pods unless
-      ``abort_scale_down_delay_explicit`` (abortScaleDownDelaySeconds set to a non-zero value).
-      With an explicit delay the canary is only scaled down once the weight is 0, so bounding
-      by its size deadlocked (issue #4898, fixed by PR #4900);
-    - the new weight is the first setWeight, walking ``steps_weights`` from the end, whose
-      ceil(R * w / max) is below the pods still to drain; 0 if none;
-    - it never rises above ``current_weight`` (the weight last written to the router), so a
-      flapping stable pod cannot push traffic back to the canary (PR #1794).
-
-    This follows research §3.4 and the issue/PR texts; the upstream source of these PRs was not
-    available to read (the stored trafficrouting.go predates them, see
-    :func:`legacy_abort_weight_with_dynamic_stable_scale`).
-
-    Example: R=10, steps [10, 25, 50, 75], aborted at 50 with stable 5/5 and canary 5/5:
-    5 to drain → 25 (3 pods < 5). Once stable has 8 available and the canary 3: 3 to drain →
-    10. With stable 9 and canary 1: 1 to drain → 0.
-    """
-    to_drain = replicas - stable_available
-    if not abort_scale_down_delay_explicit:
-        to_drain = max(to_drain, canary_available)
-    desired = 0
-    for step_weight in reversed(steps_weights):
-        if traffic_weight_to_replicas(replicas, step_weight, max_weight) < to_drain:
-            desired = step_weight
-            break
-    if current_weight is not None:
-        desired = min(desired, current_weight)
-    return desired
-
-
-def legacy_abort_weight_with_dynamic_stable_scale(
-    replicas: int, current_weight: int | None, stable_available: int
-) -> int:
-    """Abort weight under dynamicStableScale before PR #4035 (Argo ≤ 1.8).
-
-    100 − (100 * stable available) // R, never above ``current_weight``: the canary keeps
-    whatever share the stable cannot yet carry. This is the code in the trafficrouting.go read
-    for this port.
-
-    Example: R=10, stable 6 available, router at 50 → 40; stable 10 → 0.
-    """
-    desired = 100 - (100 * stable_available) // replicas
-    if current_weight is not None:
-        desired = min(desired, current_weight)
-    return desired
-
-
-# --------------------------------------------------------------------------------------------
-# Flagger: the weight ladder of a progressive canary
-# --------------------------------------------------------------------------------------------
-
-
-def flagger_max_weight(
-    max_weight: int | None = None, step_weights: Sequence[int] | None = None
-) -> int:
-    """The weight at which Flagger stops increasing and promotes (Controller.maxWeight).
-
-    With ``stepWeights`` it is the last entry, capped at 100 (``maxWeight`` is then ignored).
-    Otherwise ``maxWeight`` if > 0, else 100.
-
-    Example: (50, None) → 50; (None, None) → 100; (50, [1, 5, 80]) → 80; (None, [10, 150]) → 100.
-    """
-    if step_weights:
-        return min(_FLAGGER_TOTAL_WEIGHT, step_weights[-1])
-    if max_weight is not None and max_weight > 0:
-        return max_weight
-    return _FLAGGER_TOTAL_WEIGHT
-
-
-def flagger_next_step_weight(
-    current: int, step_weight: int | None = None, step_weights: Sequence[int] | None = None
-) -> int:
-    """The increment Flagger adds to ``current`` on the next advancing tick (nextStepWeight).
-
-    ``stepWeight`` wins when > 0, and is used as is (possibly 0) when there are no
-    ``stepWeights``. With ``stepWeights``: from 0 the first entry; from an entry the gap to the
-    next entry; from anything else (or the last entry) the rest up to 100. Every step is capped
-    so the weight cannot pass 100; at exactly 100 the step is 1, which only serves to trigger
-    promotion.
-
-    Example: (20, 20) → 20; (0, None, [1, 10, 50]) → 1; (10, None, [1, 10, 50]) → 40;
-    (30, None, [1, 10, 50]) → 70.
-    """
-    if (step_weight is not None and step_weight > 0) or not step_weights:
-        return step_weight or 0
-    max_step = _FLAGGER_TOTAL_WEIGHT - current
-    if max_step == 0:
-        return 1
-    if current == 0:
-        return min(max_step, step_weights[0])
-    for index in range(len(step_weights) - 1):
-        if step_weights[index] == current:
-            return min(max_step, step_weights[index + 1] - current)
-    return max_step
-
-
-def flagger_next_weight(
-    current: int,
-    step_weight: int | None = None,
-    step_weights: Sequence[int] | None = None,
-    max_weight: int | None = 100,
-) -> int:
-    """Canary weight after one successful Flagger tick (runCanary's weight branch).
-
-    While ``current`` is below :func:`flagger_max_weight` the weight grows by
-    :func:`flagger_next_step_weight`, capped at 100; it may overshoot ``maxWeight``. At or above
-    the max weight the tick promotes instead and the weight is unchanged; it is also unchanged
-    when the step is 0 (Flagger then never advances). ``max_weight`` None or ≤ 0 means unset.
-
-    Example: stepWeight 20, maxWeight 50: 0 → 20 → 40 → 60, then 60 stays (promotion).
-    stepWeights [5, 10, 50]: 0 → 5 → 10 → 50.
-    """
-    if current >= flagger_max_weight(max_weight, step_weights):
-        return current
-    step = flagger_next_step_weight(current, step_weight, step_weights)
-    if step <= 0:
-        return current
-    return min(_FLAGGER_TOTAL_WEIGHT, current + step)
-
-
-def flagger_promotion_ticks(
-    max_weight: int | None = None,
-    step_weight: int | None = None,
-    step_weights: Sequence[int] | None = None,
-    *,
-    mirror: bool = False,
-) -> int:
-    """Weight-advancing ticks from weight 0 until the tick that promotes.
-
-    Counts successful analysis ticks that change the weight (plus the single mirrored tick at
-    weight 0 when ``mirror``). The promotion tick itself, the first pre-rollout tick and the
-    Promoting/Finalising ticks are not counted. Raises ValueError when the ladder stalls (a step
-    of 0), since Flagger would then never promote.
-
-    Example: stepWeight 20, maxWeight 50 → 3 (20, 40, 60); stepWeight 10, maxWeight 50 → 5;
-    stepWeights [1, 5, 10, 20, 50] → 5; with mirror one more.
-    """
-    target = flagger_max_weight(max_weight, step_weights)
-    current = 0
-    ticks = 1 if mirror else 0
-    while current < target:
-        following = flagger_next_weight(current, step_weight, step_weights, max_weight)
-        if following == current:
-            raise ValueError(f"the Flagger weight ladder stalls at {current}: no promotion")
-        current = following
-        ticks += 1
-    return ticks

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from simdeploy.spec.scenario import Expectation
+from simdeploy.spec.expect import Expectation
 
 _CMP = {
     "<=": operator.le,

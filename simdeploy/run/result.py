@@ -149,8 +149,8 @@ def _kill_to_last(world: World) -> float | None:
 
 
 def build_result(cp: ControlPlane, seed: int) -> Result:
+    """Assemble the :class:`Result` of a finished run (see ``spec.metrics.SUMMARY``)."""
     world = cp.world
-    """Assemble the :class:`Result` of a finished run (see ``metrics.SUMMARY``)."""
     sc = world.scenario
     r = world.recorder
     duration = sc.simulation.duration

@@ -24,7 +24,8 @@ from simdeploy.world.cluster import Cluster
 from simdeploy.world.database import Database
 from simdeploy.world.flags import FlagRuntime, Flags
 from simdeploy.world.recorder import Recorder
-from simdeploy.world.traffic import DataPlane, VersionModel
+from simdeploy.world.traffic import DataPlane
+from simdeploy.world.versions import VersionModel
 from simdeploy.world.world import World, stream
 
 
@@ -53,8 +54,7 @@ def build(scenario: Scenario, seed: int) -> ControlPlane:
     data_plane = DataPlane(
         env, balancer, recorder, scenario.traffic, stream(seed, "traffic"), sim.duration
     )
-    for model in models.values():
-        model.data_plane = data_plane
+    cluster.kill_in_flight = data_plane.kill
     cluster.start_steady(cluster.replica_set(svc.version), svc.replicas)
     balancer.refresh()
     world = World(env, scenario, recorder, balancer, cluster, data_plane, seed=seed)

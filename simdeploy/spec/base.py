@@ -27,8 +27,6 @@ class ScenarioError(ValueError):
 Duration = Annotated[float, BeforeValidator(parse_duration)]
 
 
-# An int or "N%"; the Kubernetes validation rules (and messages) live in replica_math.
-IntOrPercent = int | str
 Fraction = Annotated[float, Field(ge=0.0, le=1.0)]
 
 

@@ -1,4 +1,4 @@
-"""Scenario models for the shared database and feature flags.
+"""Scenario models for the shared database: tables, long transactions, migration operations.
 
 ```yaml
 database:
@@ -20,15 +20,10 @@ plan:
       - addColumn: {table: users, column: full_name}
       - startDualWrite: {table: users, column: name, other: full_name}
       - backfill: {table: users, column: full_name, batchSize: 1000}
-flags:
-  new-checkout:
-    rollout: 0                 # percent of users, LaunchDarkly bucketing
-    delivery: {mode: polling, interval: 30s}
-    versions: [v2]             # versions that contain the flagged code
-    feature: {errorRate: 0.2, reads: {orders: [id, coupon]}}
 ```
 
-Pure: pydantic only. The operations become ``db_rules`` dataclasses (``to_operation``).
+Pure: pydantic only. The operations become ``rules.migrations`` dataclasses (``to_operation``).
+Feature flags (``flags:``) are in :mod:`simdeploy.spec.flags`.
 """
 
 from __future__ import annotations
@@ -37,10 +32,12 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BeforeValidator, Field, model_validator
 
-from simdeploy.rules import db_rules as db
-from simdeploy.spec.base import Duration, Fraction, Strict
+from simdeploy.rules import migrations as ops
+from simdeploy.rules.pg_locks import LockMode
+from simdeploy.rules.schema import Column, ConstraintKind, Schema
+from simdeploy.spec.base import Duration, Strict
 
-LOCK_NAMES = {m.sql: m for m in db.LockMode}
+LOCK_NAMES = {m.sql: m for m in LockMode}
 
 
 class ColumnSpec(Strict):
@@ -95,10 +92,10 @@ class Database(Strict):
     rollback_window: Duration = 600.0
     big_table_rows: Annotated[int, Field(ge=0)] = 100_000
 
-    def schema(self) -> db.Schema:
-        return db.Schema.build(
+    def schema(self) -> Schema:
+        return Schema.build(
             {
-                name: [db.Column(c.name, c.nullable, c.default) for c in t.columns]
+                name: [Column(c.name, c.nullable, c.default) for c in t.columns]
                 for name, t in self.tables.items()
             }
         )
@@ -216,71 +213,41 @@ class Operation(Strict):
         self.to_operation()  # the operation's own rules (a FOREIGN KEY needs references, ...)
         return self
 
-    def to_operation(self) -> db.Operation:
-        """The ``db_rules`` operation this stands for."""
+    def to_operation(self) -> ops.Operation:
+        """The ``rules.migrations`` operation this stands for."""
         kind, o = next((k, v) for k, v in self if v is not None)
         if kind == "add_table":
-            cols = tuple(db.Column(c.name, c.nullable, c.default) for c in o.columns)
-            return db.AddTable(o.table, cols)
+            cols = tuple(Column(c.name, c.nullable, c.default) for c in o.columns)
+            return ops.AddTable(o.table, cols)
         if kind == "add_column":
-            return db.AddColumn(o.table, o.column, o.nullable, db.Default(o.default))
+            return ops.AddColumn(o.table, o.column, o.nullable, ops.Default(o.default))
         if kind == "drop_column":
-            return db.DropColumn(o.table, o.column)
+            return ops.DropColumn(o.table, o.column)
         if kind == "rename_column":
-            return db.RenameColumn(o.table, o.column, o.new_name)
+            return ops.RenameColumn(o.table, o.column, o.new_name)
         if kind == "change_column_type":
-            return db.ChangeColumnType(o.table, o.column, o.new_type, o.rewrite)
+            return ops.ChangeColumnType(o.table, o.column, o.new_type, o.rewrite)
         if kind == "set_not_null":
-            return db.SetNotNull(o.table, o.column)
+            return ops.SetNotNull(o.table, o.column)
         if kind == "add_constraint":
             if o.check is not None:
-                return db.AddConstraint(
-                    o.table, o.name, db.ConstraintKind.CHECK, o.check, o.not_valid
+                return ops.AddConstraint(
+                    o.table, o.name, ConstraintKind.CHECK, o.check, o.not_valid
                 )
-            return db.AddConstraint(
+            return ops.AddConstraint(
                 o.table,
                 o.name,
-                db.ConstraintKind.FOREIGN_KEY,
+                ConstraintKind.FOREIGN_KEY,
                 o.foreign_key,
                 o.not_valid,
                 o.references,
             )
         if kind == "validate_constraint":
-            return db.ValidateConstraint(o.table, o.name)
+            return ops.ValidateConstraint(o.table, o.name)
         if kind == "create_index":
-            return db.CreateIndex(o.table, o.name, tuple(o.columns), o.concurrently)
+            return ops.CreateIndex(o.table, o.name, tuple(o.columns), o.concurrently)
         if kind == "backfill":
-            return db.Backfill(o.table, o.column, o.batch_size, o.batch_delay)
+            return ops.Backfill(o.table, o.column, o.batch_size, o.batch_delay)
         if kind == "start_dual_write":
-            return db.StartDualWrite(o.table, o.column, o.other)
-        return db.StopDualWrite(o.table, o.column, o.other)
-
-
-# --- feature flags ----------------------------------------------------------------------------
-
-
-class Delivery(Strict):
-    """How pods learn of flag changes: streaming (a delay) or polling (every interval)."""
-
-    mode: Literal["streaming", "polling"] = "streaming"
-    delay: Duration = 0.2
-    interval: Annotated[Duration, Field(gt=0)] = 30.0
-
-
-class Feature(Strict):
-    """The flagged code path: its own error model and data access."""
-
-    error_rate: Fraction = 0.0
-    reads: dict[str, list[str]] = Field(default_factory=dict)
-    writes: dict[str, list[str]] = Field(default_factory=dict)
-
-
-class Flag(Strict):
-    """A feature flag: sticky percentage rollout (LaunchDarkly bucketing), kill switch."""
-
-    salt: str | None = None
-    rollout: Annotated[float, Field(ge=0, le=100)] = 0.0
-    delivery: Delivery = Delivery()
-    versions: list[str] | None = None
-    feature: Feature = Feature()
-    dark_launch: bool = False
+            return ops.StartDualWrite(o.table, o.column, o.other)
+        return ops.StopDualWrite(o.table, o.column, o.other)

@@ -1,4 +1,4 @@
-"""The summary fields of a run: names, units and meaning (DESIGN §3). Pure.
+"""The summary fields of a run: names, units and meaning. Pure.
 
 These names are the contract of ``Result.summary``, ``simdeploy run --json`` and the
 ``expect:`` block of a scenario; docs and tables read their descriptions from here.

@@ -2,7 +2,7 @@
 
 The plan is cut into phases: plan actions at the same time form one phase, so a
 migration and the deploy that stops using a column, at the same moment, are one phase
-(the "same phase" hazard). Each migration is linted by ``db_rules.lint_plan`` against
+(the "same phase" hazard). Each migration is linted by ``rules.plan_lint.lint_plan`` against
 the versions *live* at that point: the version running, and the version it replaced
 while that is still a rollback target (``database.rollbackWindow`` after the replacing
 deploy). A pgroll migration is checked where it becomes destructive: at ``complete``.
@@ -15,15 +15,19 @@ from __future__ import annotations
 
 from itertools import groupby
 
-from simdeploy.rules import db_rules as db
-from simdeploy.spec.scenario import Action, Scenario
+from simdeploy.rules.migrations import AddColumn, Backfill, Default, Operation
+from simdeploy.rules.plan_lint import AppVersion, Finding, Phase, lint_plan
+from simdeploy.rules.schema import Schema
+from simdeploy.rules.schema_changes import SchemaChangeError, apply
+from simdeploy.spec.plan import Action
+from simdeploy.spec.scenario import Scenario
 
 
-def app_version(sc: Scenario, name: str) -> db.AppVersion:
+def app_version(sc: Scenario, name: str) -> AppVersion:
     v = sc.versions[name]
     reads = {(t, c) for t, cols in v.reads.items() for c in cols}
     writes = {(t, c) for t, cols in v.writes.items() for c in cols}
-    return db.AppVersion(name, reads, writes)
+    return AppVersion(name, reads, writes)
 
 
 def _phase_name(actions: list[Action]) -> str:
@@ -60,7 +64,7 @@ def min_rollout_s(sc: Scenario, version: str) -> float:
     )
 
 
-def plan_phases(sc: Scenario) -> list[db.Phase]:
+def plan_phases(sc: Scenario) -> list[Phase]:
     """The plan's phases that touch the database, each with its live versions.
 
     The replaced version stays live for ``rollbackWindow`` after the deploy action, and in
@@ -70,14 +74,14 @@ def plan_phases(sc: Scenario) -> list[db.Phase]:
     window = sc.database.rollback_window if sc.database else 600.0
     current, previous, replaced_at, min_wave = sc.service.version, None, 0.0, 0.0
     pending: Action | None = None  # a pgroll migration waiting for complete
-    phases: list[db.Phase] = []
+    phases: list[Phase] = []
     for at, group in groupby(sorted(sc.plan, key=lambda a: a.at), key=lambda a: a.at):
         actions = list(group)
         live_names = [current]
         if previous is not None and at - replaced_at <= max(window, min_wave):
             live_names.append(previous)
         deploy = next((a for a in actions if a.action == "deploy"), None)
-        ops: list[db.Operation] = []
+        ops: list[Operation] = []
         timeout: float | None = None
         for a in actions:
             if a.action == "migrate" and a.pgroll:
@@ -91,7 +95,7 @@ def plan_phases(sc: Scenario) -> list[db.Phase]:
                 pending = None
         if ops:
             phases.append(
-                db.Phase(
+                Phase(
                     name=_phase_name(actions),
                     ops=tuple(ops),
                     live=tuple(app_version(sc, n) for n in live_names),
@@ -112,7 +116,7 @@ def plan_phases(sc: Scenario) -> list[db.Phase]:
 RULE_ROLLBACK_INCOMPATIBLE_WRITES = "rollback-incompatible-writes"
 
 
-def rollback_findings(sc: Scenario) -> list[db.Finding]:
+def rollback_findings(sc: Scenario) -> list[Finding]:
     """Deploys after which a rollback would meet rows the old version cannot read.
 
     ``v2`` inserts rows without ``name`` (no dual write fills it) while ``v1``, its
@@ -123,7 +127,7 @@ def rollback_findings(sc: Scenario) -> list[db.Finding]:
     schema = sc.database.schema()
     current = sc.service.version
     pending: Action | None = None
-    out: list[db.Finding] = []
+    out: list[Finding] = []
     for at, group in groupby(sorted(sc.plan, key=lambda a: a.at), key=lambda a: a.at):
         actions = list(group)
         for a in actions:
@@ -136,8 +140,8 @@ def rollback_findings(sc: Scenario) -> list[db.Finding]:
                 ops, pending = pending.operations, None
             for o in ops:
                 try:
-                    schema = db.apply(schema, o.to_operation())
-                except db.SchemaChangeError:
+                    schema = apply(schema, o.to_operation())
+                except SchemaChangeError:
                     return out  # lint() reports the invalid operation
         deploy = next((a for a in actions if a.action == "deploy"), None)
         if deploy is None or not deploy.version or deploy.version == current:
@@ -155,7 +159,7 @@ def rollback_findings(sc: Scenario) -> list[db.Finding]:
                 col = schema.column(t, c)
                 if t == table and c not in written and col is not None and not col.has_default:
                     out.append(
-                        db.Finding(
+                        Finding(
                             f"deploy@{_fmt(at)}",
                             None,
                             RULE_ROLLBACK_INCOMPATIBLE_WRITES,
@@ -172,7 +176,7 @@ def rollback_findings(sc: Scenario) -> list[db.Finding]:
 RULE_READ_BEFORE_BACKFILL = "read-before-backfill"
 
 
-def _omits(v: db.AppVersion, schema: db.Schema, table: str, column: str) -> bool:
+def _omits(v: AppVersion, schema: Schema, table: str, column: str) -> bool:
     """Whether ``v`` inserts ``table`` rows without ``column`` (no dual write fills it)."""
     written = {c for t, c in v.writes if t == table}
     if not written:
@@ -183,7 +187,7 @@ def _omits(v: db.AppVersion, schema: db.Schema, table: str, column: str) -> bool
     return column not in written
 
 
-def backfill_findings(sc: Scenario) -> list[db.Finding]:
+def backfill_findings(sc: Scenario) -> list[Finding]:
     """Deploys of a version that reads a column some rows do not have yet.
 
     A column added without a default is empty in every existing row until a backfill
@@ -196,7 +200,7 @@ def backfill_findings(sc: Scenario) -> list[db.Finding]:
     schema = sc.database.schema()
     holes: set[tuple[str, str]] = set()
     current, previous, replaced_at, min_wave = sc.service.version, None, 0.0, 0.0
-    out: list[db.Finding] = []
+    out: list[Finding] = []
     for at, group in groupby(sorted(sc.plan, key=lambda a: a.at), key=lambda a: a.at):
         actions = list(group)
         running = [current] + (
@@ -209,12 +213,12 @@ def backfill_findings(sc: Scenario) -> list[db.Finding]:
             for o in a.operations:
                 op = o.to_operation()
                 try:
-                    schema = db.apply(schema, op)
-                except db.SchemaChangeError:
+                    schema = apply(schema, op)
+                except SchemaChangeError:
                     return out
-                if isinstance(op, db.AddColumn) and op.default is db.Default.NONE:
+                if isinstance(op, AddColumn) and op.default is Default.NONE:
                     holes.add((op.table, op.column))
-                elif isinstance(op, db.Backfill) and not any(
+                elif isinstance(op, Backfill) and not any(
                     _omits(w, schema, op.table, op.column) for w in writers
                 ):
                     holes.discard((op.table, op.column))
@@ -223,7 +227,7 @@ def backfill_findings(sc: Scenario) -> list[db.Finding]:
             new = app_version(sc, deploy.version)
             for t, c in sorted(new.reads & holes):
                 out.append(
-                    db.Finding(
+                    Finding(
                         f"deploy@{_fmt(at)}",
                         None,
                         RULE_READ_BEFORE_BACKFILL,
@@ -249,7 +253,7 @@ def backfill_findings(sc: Scenario) -> list[db.Finding]:
     return out
 
 
-def lint(sc: Scenario) -> list[db.Finding]:
+def lint(sc: Scenario) -> list[Finding]:
     """Unsafe orderings in the plan, as findings (empty without a database section).
 
     A plan that PostgreSQL itself would refuse (dropping a missing column...) yields one
@@ -259,13 +263,13 @@ def lint(sc: Scenario) -> list[db.Finding]:
         return []
     rows = {name: t.rows for name, t in sc.database.tables.items()}
     try:
-        found = db.lint_plan(
+        found = lint_plan(
             plan_phases(sc),
             sc.database.schema(),
             table_rows=rows,
             big_table_rows=sc.database.big_table_rows,
             pg_version=sc.database.pg_version,
         )
-    except db.SchemaChangeError as exc:
-        return [db.Finding("plan", None, "invalid-operation", str(exc))]
+    except SchemaChangeError as exc:
+        return [Finding("plan", None, "invalid-operation", str(exc))]
     return found + rollback_findings(sc) + backfill_findings(sc)

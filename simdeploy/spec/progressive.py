@@ -25,8 +25,9 @@ from typing import Annotated, Any, Literal, get_args
 from pydantic import Field, model_validator
 from pydantic.alias_generators import to_camel
 
-from simdeploy.rules.analysis_rules import InvalidCondition, parse_condition
-from simdeploy.spec.base import Duration, Fraction, IntOrPercent, Strict
+from simdeploy.rules.analysis_expr import InvalidCondition, parse_condition
+from simdeploy.rules.int_or_percent import IntOrPercent
+from simdeploy.spec.base import Duration, Fraction, Strict
 
 #: The metrics a query can ask for (latencies in seconds).
 QueryMetric = Literal[

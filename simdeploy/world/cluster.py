@@ -1,4 +1,4 @@
-"""Pods and replica sets with the Kubernetes lifecycle (control plane).
+"""Pods and replica sets with the Kubernetes lifecycle.
 
 A pod goes Pending → scheduled → container started → (warm-up) → Ready by its
 readiness probe → Available after ``minReadySeconds``. Deletion makes it Terminating:
@@ -6,7 +6,7 @@ the endpoint is removed after the propagation delay while, concurrently, the kub
 runs preStop, sends SIGTERM (the app stops accepting and drains) and SIGKILLs what is
 left at the grace period. Each of these is a plain SimPy generator with an explicit
 ``env``; nothing here touches individual requests except SIGKILL, which hands the
-in-flight ones back to the data plane through ``Pod.kill_in_flight``.
+in-flight ones back to the data plane through ``Cluster.kill_in_flight``.
 
 The ReplicaSet "controller" is ``Cluster.scale``: it creates or deletes pods at once to
 match ``spec_replicas``, deleting the pods Kubernetes would delete first.
@@ -17,18 +17,17 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 import simpy
 
-from simdeploy.rules.replica_math import is_pod_available
+from simdeploy.rules.deployment_status import is_pod_available
 
 if TYPE_CHECKING:
-    from simdeploy.spec.scenario import PodSpec
-    from simdeploy.world.balancer import Balancer
+    from simdeploy.spec.service import PodSpec
     from simdeploy.world.recorder import Recorder
-    from simdeploy.world.traffic import VersionModel
+    from simdeploy.world.versions import VersionModel
 
 PENDING, RUNNING, TERMINATING, GONE = "Pending", "Running", "Terminating", "Gone"
 #: Crash-loop back-off doubles from the first value up to five minutes, as the kubelet does.
@@ -39,6 +38,20 @@ CRASH_AFTER_S = 1.0
 #: (``minimumGracePeriodInSeconds`` in kuberuntime_container.go), even with grace 0 or a
 #: preStop hook that used the whole grace period.
 MIN_GRACE_S = 2.0
+
+
+class Endpoints(Protocol):
+    """What the cluster tells the balancer (``world.balancer.Balancer`` is one): a pod's
+    endpoint is listed or removed, now or after the propagation delay, and any change
+    in a pod's readiness or acceptance makes it re-read the pods."""
+
+    on_change: list[Callable[[], None]]
+    members: Any  # supports ``pod in members``
+
+    def add(self, pod: Pod) -> None: ...
+    def add_later(self, pod: Pod) -> None: ...
+    def remove_later(self, pod: Pod) -> None: ...
+    def refresh(self) -> None: ...
 
 
 @dataclass(eq=False)
@@ -138,7 +151,7 @@ class Cluster:
         env: simpy.Environment,
         pod_spec: PodSpec,
         models: dict[str, VersionModel],
-        balancer: Balancer,
+        balancer: Endpoints,
         recorder: Recorder,
         rng: np.random.Generator,
         min_ready_s: float,
@@ -160,6 +173,9 @@ class Cluster:
         self.scale_log: list[tuple[float, str, str, str, int, int, int]] = []
         self._serial = 0
         self._revision = 0
+        #: SIGKILL: fail every request ``pod`` accepted with ``killed_in_flight`` and
+        #: return how many; the data plane installs its own (none are in flight without one).
+        self.kill_in_flight: Callable[[Pod], int] = lambda pod: 0
 
     # -- replica sets ---------------------------------------------------------------------
     def replica_set(self, version: str, owner: str = "app") -> ReplicaSet:
@@ -419,7 +435,7 @@ class Cluster:
             pod.drained = env.event()
             yield pod.drained | env.timeout(max(grace - ran, MIN_GRACE_S))
             if pod.outstanding:
-                killed = pod.model.kill_in_flight(pod)
+                killed = self.kill_in_flight(pod)
                 self.recorder.event(
                     env.now, "SIGKILL", pod.name, pod.version, f"{killed} requests killed in flight"
                 )

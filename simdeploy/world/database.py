@@ -1,4 +1,4 @@
-"""The shared database: schema state, table locks, migrations, data written (control plane).
+"""The shared database: schema state, table locks, migrations, data written.
 
 Requests meet the database on the request path through three cheap calls:
 
@@ -10,7 +10,7 @@ Requests meet the database on the request path through three cheap calls:
   successful write, its row counted.
 
 Locks follow PostgreSQL: a lock is granted when it conflicts neither with a held lock nor
-with a lock queued ahead of it (``db_rules.conflicts``), so an ``ACCESS EXCLUSIVE`` ALTER
+with a lock queued ahead of it (``pg_locks.conflicts``), so an ``ACCESS EXCLUSIVE`` ALTER
 waiting behind a long transaction blocks every later query on the table: the outage
 that ``lock_timeout`` prevents. A request is a short transaction: it waits in the queue,
 then holds its lock while in service (counted per mode), so a DDL also waits for the
@@ -32,16 +32,21 @@ from typing import TYPE_CHECKING, Any
 
 import simpy
 
-from simdeploy.rules import db_rules as db
+from simdeploy.rules import migrations as ops
+from simdeploy.rules.compatibility import check_request
+from simdeploy.rules.pg_locks import LockMode, conflicts, request_lock
+from simdeploy.rules.schema import ConstraintKind, Schema
+from simdeploy.rules.schema_changes import SchemaChangeError, apply
 from simdeploy.world import recorder as rec
 
 if TYPE_CHECKING:
     from simdeploy.spec.database import Database as DatabaseSpec
-    from simdeploy.spec.scenario import Action, Version
+    from simdeploy.spec.plan import Action
+    from simdeploy.spec.versions import Version
 
 #: First back-off after a lock timeout; doubles per retry (1 s, 2 s, 4 s, ...).
 RETRY_BACK_OFF_S = 1.0
-READ, WRITE = db.request_lock("read"), db.request_lock("write")
+READ, WRITE = request_lock("read"), request_lock("write")
 
 
 class TableLocks:
@@ -50,32 +55,32 @@ class TableLocks:
     def __init__(self, env: simpy.Environment, table: str, on_change: Callable[[str], None]):
         self.env = env
         self.table = table
-        self.held: list[tuple[object, db.LockMode]] = []
-        self.queue: deque[tuple[object, db.LockMode, simpy.Event]] = deque()
+        self.held: list[tuple[object, LockMode]] = []
+        self.queue: deque[tuple[object, LockMode, simpy.Event]] = deque()
         #: Locks held by requests in service, counted per mode (they are short and many).
-        self.active: dict[db.LockMode, int] = {}
+        self.active: dict[LockMode, int] = {}
         self._on_change = on_change
 
-    def _held_conflict(self, mode: db.LockMode) -> bool:
-        return any(db.conflicts(mode, m) for _, m in self.held) or any(
-            n > 0 and db.conflicts(mode, m) for m, n in self.active.items()
+    def _held_conflict(self, mode: LockMode) -> bool:
+        return any(conflicts(mode, m) for _, m in self.held) or any(
+            n > 0 and conflicts(mode, m) for m, n in self.active.items()
         )
 
-    def blocks(self, mode: db.LockMode) -> bool:
+    def blocks(self, mode: LockMode) -> bool:
         """Whether a new request for ``mode`` would have to wait."""
-        return self._held_conflict(mode) or any(db.conflicts(mode, m) for _, m, _ in self.queue)
+        return self._held_conflict(mode) or any(conflicts(mode, m) for _, m, _ in self.queue)
 
-    def hold(self, mode: db.LockMode) -> None:
+    def hold(self, mode: LockMode) -> None:
         """A request in service holds ``mode`` (its transaction) until :meth:`unhold`."""
         self.active[mode] = self.active.get(mode, 0) + 1
 
-    def unhold(self, mode: db.LockMode) -> None:
+    def unhold(self, mode: LockMode) -> None:
         n = self.active.get(mode, 0) - 1
         self.active[mode] = max(0, n)
         if n <= 0 and self.queue:
             self._grant()
 
-    def acquire(self, owner: object, mode: db.LockMode) -> simpy.Event:
+    def acquire(self, owner: object, mode: LockMode) -> simpy.Event:
         ev = self.env.event()
         if not self.blocks(mode):
             self.held.append((owner, mode))
@@ -95,9 +100,9 @@ class TableLocks:
         self._grant()
 
     def _grant(self) -> None:
-        waiting: deque[tuple[object, db.LockMode, simpy.Event]] = deque()
+        waiting: deque[tuple[object, LockMode, simpy.Event]] = deque()
         for owner, mode, ev in self.queue:
-            ahead = any(db.conflicts(mode, m) for _, m, _ in waiting)
+            ahead = any(conflicts(mode, m) for _, m, _ in waiting)
             if not ahead and not self._held_conflict(mode):
                 self.held.append((owner, mode))
                 ev.succeed()
@@ -112,7 +117,7 @@ class Access:
     """What one kind of request of one version does to the database (cached)."""
 
     error: str | None
-    tables: tuple[tuple[str, db.LockMode], ...]
+    tables: tuple[tuple[str, LockMode], ...]
     reads: tuple[tuple[str, str], ...]
     omitted: tuple[tuple[str, str], ...]
     written_tables: tuple[str, ...]
@@ -126,16 +131,16 @@ class Database:
     spec: DatabaseSpec
     versions: dict[str, Version]
     recorder: rec.Recorder
-    schema: db.Schema = field(init=False)
+    schema: Schema = field(init=False)
     #: pgroll: app version → the schema version it sees (until ``complete``).
-    views: dict[str, db.Schema] = field(default_factory=dict)
-    view_default: db.Schema | None = None
+    views: dict[str, Schema] = field(default_factory=dict)
+    view_default: Schema | None = None
     rows: dict[str, int] = field(default_factory=dict)
     missing: dict[tuple[str, str], int] = field(default_factory=dict)
     lock_wait_s: float = 0.0
     phase: str = "before"
     migrations: list[str] = field(default_factory=list)
-    pending: tuple[db.Schema, db.Schema] | None = None
+    pending: tuple[Schema, Schema] | None = None
 
     def __post_init__(self) -> None:
         self.schema = self.spec.schema()
@@ -152,7 +157,7 @@ class Database:
             t = self.locks[table] = TableLocks(self.env, table, self._changed)
         return t
 
-    def schema_for(self, version: str) -> db.Schema:
+    def schema_for(self, version: str) -> Schema:
         return self.views.get(version, self.view_default or self.schema)
 
     def access(self, version: str, write: bool, extra: tuple[Any, ...] = ()) -> Access:
@@ -174,7 +179,7 @@ class Database:
         schema = self.schema_for(version)
         reads = () if write else tuple(sorted(cols))
         writes = tuple(sorted(cols)) if write else ()
-        err = db.check_request(schema, reads, writes)
+        err = check_request(schema, reads, writes)
         mode = WRITE if write else READ
         tables = tuple(sorted((t, mode) for t in access))
         omitted: list[tuple[str, str]] = []
@@ -240,44 +245,44 @@ class Database:
         return rec.I_OK
 
     # -- control plane -------------------------------------------------------------------
-    def _check_rows(self, op: db.Operation) -> None:
+    def _check_rows(self, op: ops.Operation) -> None:
         """What PostgreSQL finds when it scans: NULLs make SET NOT NULL, a validated
         not-null CHECK and VALIDATE CONSTRAINT fail (the column stays as it was)."""
         column = None
-        if isinstance(op, db.SetNotNull) or (
-            isinstance(op, db.AddConstraint)
-            and op.kind is db.ConstraintKind.CHECK
+        if isinstance(op, ops.SetNotNull) or (
+            isinstance(op, ops.AddConstraint)
+            and op.kind is ConstraintKind.CHECK
             and not op.not_valid
         ):
             column = op.column
-        elif isinstance(op, db.ValidateConstraint):
+        elif isinstance(op, ops.ValidateConstraint):
             t = self.schema.table(op.table)
             k = t.constraint(op.name) if t else None
-            if k is not None and k.kind is db.ConstraintKind.CHECK:
+            if k is not None and k.kind is ConstraintKind.CHECK:
                 column = k.column
         if column is not None and self.missing.get((op.table, column), 0) > 0:
             n = self.missing[(op.table, column)]
-            raise db.SchemaChangeError(
+            raise SchemaChangeError(
                 f'column "{column}" of relation "{op.table}" contains null values '
-                f"({n} rows): {db.describe(op)} fails"
+                f"({n} rows): {ops.describe(op)} fails"
             )
 
-    def _apply(self, op: db.Operation) -> None:
+    def _apply(self, op: ops.Operation) -> None:
         before = self.schema
-        self.schema = db.apply(before, op)
+        self.schema = apply(before, op)
         self.epoch += 1
-        if isinstance(op, db.AddColumn) and op.default is db.Default.NONE:
+        if isinstance(op, ops.AddColumn) and op.default is ops.Default.NONE:
             self.missing[(op.table, op.column)] = self.rows.get(op.table, 0)
-        elif isinstance(op, db.AddTable):
+        elif isinstance(op, ops.AddTable):
             self.rows.setdefault(op.table, 0)
-        elif isinstance(op, db.RenameColumn):
+        elif isinstance(op, ops.RenameColumn):
             m = self.missing.pop((op.table, op.column), 0)
             self.missing[(op.table, op.new_name)] = m
-        elif isinstance(op, db.DropColumn):
+        elif isinstance(op, ops.DropColumn):
             self.missing.pop((op.table, op.column), None)
 
     def long_transaction(
-        self, table: str, mode: db.LockMode, at: float, duration: float
+        self, table: str, mode: LockMode, at: float, duration: float
     ) -> Generator[simpy.Event, Any, None]:
         """A transaction that holds ``mode`` on ``table`` for ``duration`` seconds."""
         env = self.env
@@ -316,18 +321,18 @@ class Database:
             op = spec_op.to_operation()
             ok = yield from self._run_op(name, op, action)
             if not ok:
-                r.event(env.now, "MigrationFailed", name, "", db.describe(op))
+                r.event(env.now, "MigrationFailed", name, "", ops.describe(op))
                 return False
         r.event(env.now, "MigrationCompleted", name)
         return True
 
     def _run_op(
-        self, name: str, op: db.Operation, action: Action
+        self, name: str, op: ops.Operation, action: Action
     ) -> Generator[simpy.Event, Any, bool]:
         env, r = self.env, self.recorder
         try:
-            needed = db.locks(op, self.schema)
-        except db.SchemaChangeError as exc:
+            needed = ops.locks(op, self.schema)
+        except SchemaChangeError as exc:
             r.event(env.now, "MigrationError", name, "", str(exc))
             return False
         back_off = RETRY_BACK_OFF_S
@@ -341,7 +346,7 @@ class Database:
                 "LockTimeout",
                 name,
                 "",
-                f"{db.describe(op)}: lock_timeout {action.lock_timeout:g}s "
+                f"{ops.describe(op)}: lock_timeout {action.lock_timeout:g}s "
                 f"(attempt {attempt + 1}/{action.retries + 1})",
             )
             if attempt < action.retries:
@@ -350,20 +355,20 @@ class Database:
         else:
             return False
         rows = self.rows.get(op.table, 0)
-        if isinstance(op, db.Backfill):  # only the rows still missing the column
+        if isinstance(op, ops.Backfill):  # only the rows still missing the column
             rows = self.missing.get((op.table, op.column), 0)
-        cost = db.cost_s(
+        cost = ops.cost_s(
             op, rows, self.spec.rows_per_second, schema=self.schema, pg_version=self.spec.pg_version
         )
-        r.event(env.now, "MigrationStep", name, "", f"{db.describe(op)} ({cost:.3g}s)")
-        if isinstance(op, db.Backfill):
+        r.event(env.now, "MigrationStep", name, "", f"{ops.describe(op)} ({cost:.3g}s)")
+        if isinstance(op, ops.Backfill):
             yield from self._backfill(op)
         elif cost > 0:
             yield env.timeout(cost)
         try:
             self._check_rows(op)
             self._apply(op)
-        except db.SchemaChangeError as exc:
+        except SchemaChangeError as exc:
             r.event(env.now, "MigrationError", name, "", str(exc))
             for table, _ in needed:
                 self.table_locks(table).release(owner)
@@ -373,7 +378,7 @@ class Database:
         return True
 
     def _acquire_all(
-        self, owner: object, needed: Iterable[tuple[str, db.LockMode]], timeout: float | None
+        self, owner: object, needed: Iterable[tuple[str, LockMode]], timeout: float | None
     ) -> Generator[simpy.Event, Any, bool]:
         env = self.env
         taken: list[str] = []
@@ -395,7 +400,7 @@ class Database:
             taken.append(table)
         return True
 
-    def _backfill(self, op: db.Backfill) -> Generator[simpy.Event, Any, None]:
+    def _backfill(self, op: ops.Backfill) -> Generator[simpy.Event, Any, None]:
         """Batches of ``batch_size`` rows, each a short ROW EXCLUSIVE transaction."""
         env = self.env
         key = (op.table, op.column)
@@ -418,8 +423,8 @@ class Database:
         after = before
         try:
             for spec_op in action.operations:
-                after = db.apply(after, spec_op.to_operation())
-        except db.SchemaChangeError as exc:
+                after = apply(after, spec_op.to_operation())
+        except SchemaChangeError as exc:
             r.event(env.now, "MigrationError", name, "", str(exc))
             return False
         self.phase = name

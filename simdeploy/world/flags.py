@@ -1,4 +1,4 @@
-"""Feature flags at run time: who has the flag on, as each pod sees it (control plane).
+"""Feature flags at run time: who has the flag on, as each pod sees it.
 
 A flag's percentage rollout uses LaunchDarkly's bucketing (``bucketing.bucket``) of each
 user id under the flag key and salt, computed once per user: the same users are on in
@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 from simdeploy.rules.bucketing import bucket_many
 
 if TYPE_CHECKING:
-    from simdeploy.spec.database import Flag
+    from simdeploy.spec.flags import Flag
     from simdeploy.world.cluster import Pod
 
 

@@ -13,19 +13,17 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import simpy
 from simpy.events import Timeout
 
-from simdeploy.rules.dists import BatchSampler, Distribution
 from simdeploy.world import recorder as rec
 from simdeploy.world.balancer import Mirror
 
 if TYPE_CHECKING:
-    from simdeploy.spec.scenario import Profile, Traffic, Version
+    from simdeploy.spec.traffic import Profile, Traffic
     from simdeploy.world.balancer import Balancer
     from simdeploy.world.cluster import Pod
     from simdeploy.world.database import Access, Database, TableLocks
@@ -93,69 +91,6 @@ class Pair:
     def __init__(self) -> None:
         self.user_ok: bool | None = None
         self.mirror_ok: bool | None = None
-
-
-@dataclass(eq=False)
-class VersionModel:
-    """A version's behaviour as the data plane and the pods need it."""
-
-    name: str
-    index: int
-    service: BatchSampler
-    uniform: BatchSampler
-    base_error_rate: float
-    bug_error_rate: float
-    bug_users: bytearray | None
-    bug_after_s: float
-    warmup_s: float
-    startup: Distribution | None
-    crash_on_start: bool
-    unhealthy_after_s: float | None
-    data_plane: DataPlane | None = None
-
-    @classmethod
-    def build(
-        cls, name: str, index: int, spec: Version, rng: np.random.Generator, users: int
-    ) -> VersionModel:
-        bug = spec.bug
-        bug_users = None
-        if bug is not None and bug.user_share < 1.0:
-            bug_users = bytearray((rng.random(users) < bug.user_share).astype(np.uint8).tobytes())
-        return cls(
-            name=name,
-            index=index,
-            service=BatchSampler(spec.service_time.build(), rng),
-            uniform=BatchSampler(_UNIT, rng),
-            base_error_rate=spec.error_rate,
-            bug_error_rate=bug.error_rate if bug else 0.0,
-            bug_users=bug_users,
-            bug_after_s=bug.after if bug else 0.0,
-            warmup_s=spec.warmup,
-            startup=spec.startup_delay.build() if spec.startup_delay else None,
-            crash_on_start=spec.crash_on_start,
-            unhealthy_after_s=spec.unhealthy_after,
-        )
-
-    def unhealthy_time(self, started: float) -> float:
-        return math.inf if self.unhealthy_after_s is None else started + self.unhealthy_after_s
-
-    def bug_time(self, started: float) -> float:
-        return math.inf if self.bug_error_rate <= 0 else started + self.bug_after_s
-
-    def kill_in_flight(self, pod: Pod) -> int:
-        """SIGKILL: every accepted request of ``pod`` fails with ``killed_in_flight``."""
-        assert self.data_plane is not None
-        return self.data_plane.kill(pod)
-
-
-class _UnitUniform:
-    mean = 0.5
-
-    def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
-        return rng.random(n)
-
-
-_UNIT = _UnitUniform()
 
 
 def rate_at(profile: Profile, t: float) -> float:

@@ -19,7 +19,7 @@ import simpy
 
 from simdeploy.control.analysis import analysis_run
 from simdeploy.control.rollback import AbortRollout, RollbackRequested, mark_rollback
-from simdeploy.rules.analysis_rules import Phase
+from simdeploy.rules.analysis_phase import Phase
 from simdeploy.world.balancer import Routing
 from simdeploy.world.cluster import ReplicaSet
 

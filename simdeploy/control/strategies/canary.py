@@ -26,14 +26,13 @@ import simpy
 
 from simdeploy.control.analysis import RunResult, analysis_run
 from simdeploy.control.rollback import AbortRollout, RollbackRequested, mark_rollback
-from simdeploy.rules.analysis_rules import Phase
-from simdeploy.rules.canary_math import (
-    CanaryRS,
-    SetCanaryScale,
-    abort_weight_with_dynamic_stable_scale,
+from simdeploy.rules.analysis_phase import Phase
+from simdeploy.rules.canary_math import CanaryRS
+from simdeploy.rules.canary_steps import (
     at_desired_replica_counts_for_canary,
     calculate_replica_counts_for_canary,
 )
+from simdeploy.rules.canary_traffic import SetCanaryScale, abort_weight_with_dynamic_stable_scale
 from simdeploy.world.balancer import Routing
 from simdeploy.world.cluster import ReplicaSet
 
@@ -128,7 +127,7 @@ class CanaryReplicas:
         return bool(self._ask(at_desired_replica_counts_for_canary))
 
     def _ask(self, fn: Any) -> Any:
-        """Call one of canary_math's functions with this rollout's state, as Argo does."""
+        """Call one of canary_steps' functions with this rollout's state, as Argo does."""
         return fn(
             self.replicas,
             self.weight,

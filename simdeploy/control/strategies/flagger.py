@@ -27,8 +27,8 @@ import simpy
 
 from simdeploy.control.analysis import query
 from simdeploy.control.rollback import RollbackRequested, mark_rollback
-from simdeploy.rules.analysis_rules import FlaggerChecks, FlaggerTick
-from simdeploy.rules.canary_math import flagger_max_weight, flagger_next_weight
+from simdeploy.rules.analysis_flagger import FlaggerChecks, FlaggerTick
+from simdeploy.rules.flagger_math import flagger_max_weight, flagger_next_weight
 from simdeploy.world.balancer import Mirror, Routing
 
 if TYPE_CHECKING:

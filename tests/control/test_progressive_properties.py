@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from simdeploy import simulate
 from simdeploy.rules.canary_math import argo_fenceposts
 from tests.conftest import scenario
-from tests.test_progressive import returns_within
+from tests.control.test_progressive import returns_within
 
 SETTINGS = settings(max_examples=18, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

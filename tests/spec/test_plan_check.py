@@ -1,8 +1,8 @@
 """The plan check (``plan_check.lint``) on the bundled scenarios, the live-version window,
 the CLI's ``check`` output, and the validation messages of the database and flag sections.
 
-The rules themselves are table-tested in test_db_rules.py; here: phases, live versions,
-findings as the user sees them.
+The rules themselves are table-tested in tests/rules/ (test_plan_lint.py and its siblings);
+here: phases, live versions, findings as the user sees them.
 """
 
 from __future__ import annotations

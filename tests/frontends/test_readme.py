@@ -36,9 +36,11 @@ def test_readme_lists_every_bundled_scenario() -> None:
 def _fragment_model(kind: str):  # returns a pydantic TypeAdapter
     from pydantic import TypeAdapter
 
-    from simdeploy.spec.database import Database, Flag
+    from simdeploy.spec.database import Database
+    from simdeploy.spec.flags import Flag
+    from simdeploy.spec.plan import Action
     from simdeploy.spec.progressive import AnalysisTemplate
-    from simdeploy.spec.scenario import Action, Strategy
+    from simdeploy.spec.service import Strategy
 
     return {
         "strategy": TypeAdapter(Strategy),

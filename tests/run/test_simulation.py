@@ -223,7 +223,7 @@ def test_same_seed_same_result_and_other_seed_differs(small) -> None:
 
 
 def test_common_random_numbers_across_strategies(small) -> None:
-    from simdeploy.spec.scenario import Strategy
+    from simdeploy.spec.service import Strategy
 
     rec = simulate(small.with_strategy(Strategy(type="Recreate")))
     rol = simulate(small)

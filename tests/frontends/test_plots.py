@@ -21,9 +21,10 @@ from matplotlib.figure import Figure
 
 from simdeploy import compare, load_scenario, plots, simulate
 from simdeploy.run.result import Result
-from simdeploy.spec.scenario import Action, Scenario
+from simdeploy.spec.plan import Action
+from simdeploy.spec.scenario import Scenario
 
-SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
+SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
 
 
 def _short(scenario: Scenario, duration: float = 90.0, **update: object) -> Scenario:

@@ -14,7 +14,7 @@ import pytest
 
 from simdeploy import Scenario, simulate
 from simdeploy.rules.bucketing import in_rollout
-from simdeploy.spec.database import Flag
+from simdeploy.spec.flags import Flag
 from simdeploy.world.flags import FlagRuntime
 from tests.conftest import base_dict
 

@@ -3,10 +3,8 @@
 Rows are ported from the upstream Kubernetes test tables where one exists (the row id says
 which), plus the docs' worked examples and edge cases the upstream tables do not pin.
 Upstream tables: deployment_util_test.go (TestResolveFenceposts, TestNewRSNewReplicas,
-TestMaxUnavailable, TestDeploymentComplete, TestDeploymentProgressing,
-TestDeploymentTimedOut), rolling_test.go (reconcileNewReplicaSet, reconcileOldReplicaSets,
-cleanupUnhealthyReplicas, scaleDownOldReplicaSetsForRollingUpdate) and progress_test.go
-(TestRequeueStuckDeployment).
+TestMaxUnavailable), rolling_test.go (reconcileNewReplicaSet, reconcileOldReplicaSets,
+cleanupUnhealthyReplicas, scaleDownOldReplicaSetsForRollingUpdate).
 """
 
 from collections.abc import Sequence
@@ -15,38 +13,24 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from simdeploy.rules.int_or_percent import IntOrPercent
 from simdeploy.rules.replica_math import (
-    BOTH_ZERO_MSG,
-    MAX_INT32,
-    NEGATIVE_MSG,
-    OVER_100_PERCENT_MSG,
-    PERCENT_MSG,
-    DeploymentStatus,
-    IntOrPercent,
-    InvalidRolloutSpec,
     InvalidScaleDown,
     RSState,
     apply_scale,
     cleanup_unhealthy_replicas,
-    deployment_complete,
-    deployment_progressing,
-    deployment_timed_out,
-    is_pod_available,
     max_surge,
     max_unavailable,
     min_available,
     new_rs_new_replicas,
     reconcile_new_replica_set,
     reconcile_old_replica_sets,
-    requeue_stuck_deployment,
     resolve_fenceposts,
     scale_down_old_replica_sets_for_rolling_update,
     scaled_value,
     sorted_by_creation,
-    validate_rolling_update,
 )
-
-RU = "spec.strategy.rollingUpdate"
+from simdeploy.rules.rolling_update_validation import PERCENT_MSG, InvalidRolloutSpec
 
 
 def rs(name: str, spec: int, available: int | None = None, created: float = 0.0) -> RSState:
@@ -97,127 +81,6 @@ def test_scaled_value_rejects_bad_strings(value: str) -> None:
     with pytest.raises(InvalidRolloutSpec) as excinfo:
         scaled_value(value, 10, True)
     assert str(excinfo.value) == f'Invalid value: "{value}": {PERCENT_MSG}'
-
-
-# --------------------------------------------------------------------------------------------
-# validate_rolling_update (ValidateRollingUpdateDeployment)
-# --------------------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("surge", "unavailable"),
-    [
-        pytest.param("25%", "25%", id="defaults-are-valid"),
-        pytest.param(1, 0, id="surge-only"),
-        pytest.param(0, 1, id="unavailable-only"),
-        pytest.param("1%", 0, id="one-percent-passes-though-it-may-resolve-to-zero"),
-        pytest.param(0, "100%", id="unavailable-exactly-100pct-allowed"),
-        pytest.param("200%", 0, id="surge-has-no-upper-bound"),
-        pytest.param(0, 50, id="int-unavailable-above-replicas-is-not-validated"),
-    ],
-)
-def test_validate_rolling_update_accepts(surge: IntOrPercent, unavailable: IntOrPercent) -> None:
-    validate_rolling_update(surge, unavailable)
-
-
-@pytest.mark.parametrize(
-    ("surge", "unavailable", "message"),
-    [
-        pytest.param(
-            0,
-            0,
-            f"{RU}.maxUnavailable: Invalid value: 0: {BOTH_ZERO_MSG}",
-            id="both-int-zero-forbidden",
-        ),
-        pytest.param(
-            0,
-            "0%",
-            f'{RU}.maxUnavailable: Invalid value: "0%": {BOTH_ZERO_MSG}',
-            id="zero-percent-unavailable-counts-as-zero",
-        ),
-        pytest.param(
-            "0%",
-            0,
-            f"{RU}.maxUnavailable: Invalid value: 0: {BOTH_ZERO_MSG}",
-            id="zero-percent-surge-counts-as-zero",
-        ),
-        pytest.param(
-            "0%",
-            "0%",
-            f'{RU}.maxUnavailable: Invalid value: "0%": {BOTH_ZERO_MSG}',
-            id="both-zero-percent-forbidden",
-        ),
-        pytest.param(
-            0,
-            "101%",
-            f'{RU}.maxUnavailable: Invalid value: "101%": {OVER_100_PERCENT_MSG}',
-            id="unavailable-over-100pct-forbidden",
-        ),
-        pytest.param(
-            1,
-            -1,
-            f"{RU}.maxUnavailable: Invalid value: -1: {NEGATIVE_MSG}",
-            id="negative-unavailable-forbidden",
-        ),
-        pytest.param(
-            -1,
-            1,
-            f"{RU}.maxSurge: Invalid value: -1: {NEGATIVE_MSG}",
-            id="negative-surge-forbidden",
-        ),
-        pytest.param(
-            "5",
-            0,
-            f'{RU}.maxSurge: Invalid value: "5": {PERCENT_MSG}',
-            id="bare-number-string-surge-is-bad-format-but-nonzero",
-        ),
-        pytest.param(
-            1,
-            "abc%",
-            f'{RU}.maxUnavailable: Invalid value: "abc%": {PERCENT_MSG}',
-            id="non-numeric-percent-unavailable",
-        ),
-        pytest.param(
-            1,
-            "-5%",
-            f'{RU}.maxUnavailable: Invalid value: "-5%": {PERCENT_MSG}',
-            id="negative-percent-is-a-format-error",
-        ),
-        pytest.param(
-            "abc%",
-            0,
-            f'[{RU}.maxSurge: Invalid value: "abc%": {PERCENT_MSG}, '
-            f"{RU}.maxUnavailable: Invalid value: 0: {BOTH_ZERO_MSG}]",
-            id="unparseable-surge-counts-as-zero-two-errors-aggregated",
-        ),
-        pytest.param(
-            -1,
-            -1,
-            f"[{RU}.maxUnavailable: Invalid value: -1: {NEGATIVE_MSG}, "
-            f"{RU}.maxSurge: Invalid value: -1: {NEGATIVE_MSG}]",
-            id="errors-in-upstream-order-unavailable-first",
-        ),
-        pytest.param(
-            True,
-            1,
-            f"{RU}.maxSurge: Invalid value: True: must be an integer or percentage (e.g '5%%')",
-            id="bool-is-not-an-int-or-percent",
-        ),
-    ],
-)
-def test_validate_rolling_update_rejects(
-    surge: IntOrPercent, unavailable: IntOrPercent, message: str
-) -> None:
-    with pytest.raises(InvalidRolloutSpec) as excinfo:
-        validate_rolling_update(surge, unavailable)
-    assert str(excinfo.value) == message
-
-
-def test_invalid_rollout_spec_is_a_value_error_listing_each_problem() -> None:
-    with pytest.raises(ValueError, match="may not be 0") as excinfo:
-        validate_rolling_update("abc%", 0)
-    assert isinstance(excinfo.value, InvalidRolloutSpec)
-    assert len(excinfo.value.errors) == 2
 
 
 # --------------------------------------------------------------------------------------------
@@ -641,116 +504,6 @@ def test_ten_replica_defaults_worked_example_before_new_pods_are_available() -> 
 def test_ten_replica_defaults_with_instant_availability() -> None:
     events = _drive_instant([rs("old", 10), rs("new", 0, created=1.0)], "new", 10, "25%", "25%")
     assert events == [("new", 3), ("old", 5), ("new", 8), ("old", 0), ("new", 10)]
-
-
-# --------------------------------------------------------------------------------------------
-# is_pod_available (IsPodAvailable, main's <= boundary)
-# --------------------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("ready", "ready_since", "min_ready", "now", "expected"),
-    [
-        pytest.param(False, 0.0, 0, 100.0, False, id="not-ready-is-never-available"),
-        pytest.param(True, 100.0, 0, 100.0, True, id="ready-with-zero-min-ready-is-available"),
-        pytest.param(True, None, 0, 100.0, True, id="zero-min-ready-ignores-missing-time"),
-        pytest.param(True, None, 5, 100.0, False, id="missing-ready-time-with-min-ready"),
-        pytest.param(True, 100.0, 10, 110.0, True, id="exactly-min-ready-seconds-is-available-le"),
-        pytest.param(True, 100.0, 10, 109.9, False, id="just-before-min-ready-seconds"),
-        pytest.param(True, 100.0, 10, 200.0, True, id="long-after-min-ready-seconds"),
-        pytest.param(False, 0.0, 10, 200.0, False, id="not-ready-even-after-min-ready"),
-    ],
-)
-def test_is_pod_available(
-    ready: bool, ready_since: float | None, min_ready: float, now: float, expected: bool
-) -> None:
-    assert is_pod_available(ready, ready_since, min_ready, now) is expected
-
-
-# --------------------------------------------------------------------------------------------
-# deployment_complete / deployment_progressing / deployment_timed_out / requeue
-# --------------------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("desired", "current", "updated", "available", "expected"),
-    [
-        pytest.param(5, 5, 5, 4, False, id="upstream-min-but-not-all-available"),
-        pytest.param(5, 5, 5, 3, False, id="upstream-min-availability-not-honored"),
-        pytest.param(5, 5, 5, 5, True, id="upstream-complete"),
-        pytest.param(5, 5, 4, 5, False, id="upstream-all-available-not-all-updated"),
-        pytest.param(1, 2, 1, 1, False, id="upstream-old-pods-still-running"),
-        pytest.param(1, 1, 1, 0, False, id="upstream-single-replica-never-comes-up"),
-        pytest.param(0, 0, 0, 0, True, id="scaled-to-zero-is-complete"),
-    ],
-)
-def test_deployment_complete(
-    desired: int, current: int, updated: int, available: int, expected: bool
-) -> None:
-    status = DeploymentStatus(current, updated, 0, available)
-    assert deployment_complete(desired, status) is expected
-
-
-@pytest.mark.parametrize(
-    ("old", "new", "expected"),
-    [
-        pytest.param((10, 4, 4, 4), (10, 6, 4, 4), True, id="upstream-more-updated-pods"),
-        pytest.param((10, 4, 4, 4), (10, 4, 4, 4), False, id="upstream-nothing-changed"),
-        pytest.param((10, 4, 6, 6), (8, 4, 6, 6), True, id="upstream-old-pods-removed"),
-        pytest.param((10, 7, 3, 3), (10, 6, 3, 3), False, id="upstream-fewer-new-pods"),
-        pytest.param((10, 4, 7, 7), (8, 8, 5, 5), True, id="upstream-fewer-overall-more-new"),
-        pytest.param((10, 10, 9, 8), (10, 10, 10, 8), True, id="upstream-more-ready-pods"),
-        pytest.param((10, 10, 10, 9), (10, 10, 10, 10), True, id="upstream-more-available-pods"),
-        pytest.param((10, 10, 10, 10), (10, 10, 9, 9), False, id="losing-pods-is-not-progress"),
-    ],
-)
-def test_deployment_progressing(
-    old: tuple[int, int, int, int], new: tuple[int, int, int, int], expected: bool
-) -> None:
-    assert deployment_progressing(DeploymentStatus(*new), DeploymentStatus(*old)) is expected
-
-
-@pytest.mark.parametrize(
-    ("last", "deadline", "now", "complete", "already", "expected"),
-    [
-        pytest.param(69.0, None, 80.0, False, False, False, id="upstream-no-deadline-no-timeout"),
-        pytest.param(69.0, 10, 80.0, False, False, True, id="upstream-11s-past-10s-deadline"),
-        pytest.param(71.0, 10, 80.0, False, False, False, id="upstream-9s-within-10s-deadline"),
-        pytest.param(0.0, 10, 80.0, True, False, False, id="upstream-complete-never-times-out"),
-        pytest.param(70.0, 10, 80.0, False, False, False, id="exactly-at-deadline-strict-lt"),
-        pytest.param(0.0, MAX_INT32, 1e12, False, False, False, id="maxint32-means-no-deadline"),
-        pytest.param(79.0, 10, 80.0, False, True, True, id="already-timed-out-stays-timed-out"),
-        pytest.param(0.0, 600, 601.0, False, False, True, id="default-600s-deadline"),
-    ],
-)
-def test_deployment_timed_out(
-    last: float, deadline: float | None, now: float, complete: bool, already: bool, expected: bool
-) -> None:
-    result = deployment_timed_out(last, deadline, now, complete, already_timed_out=already)
-    assert result is expected
-
-
-@pytest.mark.parametrize(
-    ("deadline", "now", "complete", "already", "expected"),
-    [
-        pytest.param(None, 30.0, False, False, None, id="upstream-nil-deadline-no-requeue"),
-        pytest.param(MAX_INT32, 30.0, False, False, None, id="upstream-infinite-deadline"),
-        pytest.param(60, 30.0, True, False, None, id="upstream-complete-not-requeued"),
-        pytest.param(60, 30.0, False, True, None, id="upstream-already-failed-not-requeued"),
-        pytest.param(60, 30.0, False, False, 30.0, id="upstream-stuck-30s-left"),
-        pytest.param(60, 59.0, False, False, 1.0, id="upstream-stuck-1s-left"),
-        pytest.param(60, 59.000000001, False, False, 0.0, id="upstream-under-1s-left-is-now"),
-        pytest.param(60, 60.0, False, False, 0.0, id="upstream-at-deadline-is-now"),
-        pytest.param(60, 61.0, False, False, 0.0, id="upstream-1s-after-deadline-is-now"),
-        pytest.param(60, 120.0, False, False, 0.0, id="upstream-60s-after-deadline-is-now"),
-    ],
-)
-def test_requeue_stuck_deployment(
-    deadline: float | None, now: float, complete: bool, already: bool, expected: float | None
-) -> None:
-    # Upstream's Progressing condition was last updated at 18:49:00, here t = 0.
-    result = requeue_stuck_deployment(0.0, deadline, now, complete, already_timed_out=already)
-    assert result == expected
 
 
 # --------------------------------------------------------------------------------------------
