@@ -9,13 +9,14 @@
 from simdeploy.experiments.compare import compare, replicate
 from simdeploy.run.result import Result
 from simdeploy.run.simulation import simulate
-from simdeploy.spec.base import ScenarioError
+from simdeploy.spec.base import ScenarioError, UsageError
 from simdeploy.spec.scenario import Scenario, load_scenario
 
 __all__ = [
     "Result",
     "Scenario",
     "ScenarioError",
+    "UsageError",
     "compare",
     "load_scenario",
     "replicate",

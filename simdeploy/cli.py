@@ -2,7 +2,9 @@
 
 The only module that prints. Exit codes: 0 fine, 1 an expectation failed (``check``),
 2 bad input (a scenario error, a missing file, a bad option) — always one line per
-problem on stderr, never a traceback.
+problem on stderr, never a traceback. User text (scenario and variant names, versions,
+paths, messages) is printed as plain text: nothing here reads it as Rich markup or emoji
+codes, and figures are drawn with matplotlib's mathtext off.
 """
 
 from __future__ import annotations
@@ -10,14 +12,16 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
+from rich.text import Text
 
 from simdeploy.experiments.compare import Comparison, compare, variants_of
 from simdeploy.run.checks import evaluate
@@ -27,7 +31,11 @@ from simdeploy.spec.metrics import SUMMARY
 from simdeploy.spec.plan_check import lint
 from simdeploy.spec.scenario import Scenario, json_schema, load_scenario
 
-EXIT_OK, EXIT_EXPECTATION, EXIT_BAD_INPUT = 0, 1, 2
+EXIT_OK, EXIT_EXPECTATION, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+#: Most replications ``compare --seeds`` runs per variant (a typo such as 1000000 would run
+#: for days; the library's ``compare(seeds=...)`` has no such cap).
+MAX_SEEDS = 1000
 
 #: Columns of the comparison table: the reference article's questions.
 COMPARE_COLUMNS = (
@@ -47,29 +55,49 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_BAD_INPUT, f"simdeploy: error: {message}\n")
 
 
+def _int_arg(low: int, high: int | None = None) -> Callable[[str], int]:
+    """An argparse ``type``: an integer in [low, high]; the message names the bounds."""
+
+    def parse(text: str) -> int:
+        want = f"an integer >= {low}" + (f" and <= {high:,}" if high is not None else "")
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {want}, got {text[:40]!r}") from None
+        if value < low or (high is not None and value > high):
+            raise argparse.ArgumentTypeError(f"expected {want}, got {text[:40]!r}")
+        return value
+
+    return parse
+
+
 def _parser() -> argparse.ArgumentParser:
     p = _Parser(prog="simdeploy", description="Simulate deployment strategies.")
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     run = sub.add_parser("run", help="run one scenario and print its summary")
     run.add_argument("file")
-    run.add_argument("--seed", type=int, help="override simulation.seed")
+    run.add_argument("--seed", type=_int_arg(0), help="override simulation.seed")
     run.add_argument("--json", action="store_true", help="print the summary as one JSON object")
     run.add_argument("--csv", metavar="PATH", help="write the timeline (one row per bucket)")
     run.add_argument("--events", metavar="PATH", help="write the event log as CSV")
-    run.add_argument("--plot", metavar="PNG", help="write the timeline figure")
+    run.add_argument("--plot", metavar="PNG", help="write the timeline figure (.png, .svg, .pdf)")
 
     cmp_ = sub.add_parser("compare", help="compare strategies or files on the same seeds")
     cmp_.add_argument("files", nargs="+", help="scenario files (a compare: block expands)")
-    cmp_.add_argument("--seeds", type=int, default=1, help="replications per variant (CI95)")
-    cmp_.add_argument("--jobs", type=int, default=1, help="local worker processes")
+    cmp_.add_argument(
+        "--seeds", type=_int_arg(1, MAX_SEEDS), default=1, help="replications per variant (CI95)"
+    )
+    cmp_.add_argument("--jobs", type=_int_arg(1), default=1, help="local worker processes")
     cmp_.add_argument("--json", action="store_true", help="print a JSON list, one per variant")
     cmp_.add_argument("--csv", metavar="PATH", help="write the comparison table as CSV")
-    cmp_.add_argument("--plot", metavar="PNG", help="write the comparison figure")
+    cmp_.add_argument(
+        "--plot", metavar="PNG", help="write the comparison figure (.png, .svg, .pdf)"
+    )
 
     chk = sub.add_parser("check", help="run scenarios and evaluate their expect: blocks")
     chk.add_argument("files", nargs="+")
-    chk.add_argument("--seed", type=int, help="override simulation.seed")
+    chk.add_argument("--seed", type=_int_arg(0), help="override simulation.seed")
     chk.add_argument("--json", action="store_true")
 
     val = sub.add_parser("validate", help="validate scenario files without running them")
@@ -80,30 +108,45 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point; returns the exit code (``python -m simdeploy`` and the console script)."""
-    args = _parser().parse_args(argv)
-    out = Console(highlight=False, soft_wrap=True)
+    """Entry point; returns the exit code (``python -m simdeploy`` and the console script).
+
+    A bad option returns 2 as well (argparse's own exit is caught); ``--help`` returns 0.
+    """
+    try:
+        args = _parser().parse_args(argv)
+    except SystemExit as exc:  # argparse printed its one line (or the help)
+        return exc.code if isinstance(exc.code, int) else EXIT_BAD_INPUT
+    # Plain text only: user strings must not be read as markup ("[/bold]") or emoji (":x:").
+    plain: dict[str, Any] = {"highlight": False, "soft_wrap": True, "markup": False, "emoji": False}
+    out = Console(**plain)
     if not out.is_terminal:  # piped or captured: do not squeeze tables into 80 columns
-        out = Console(highlight=False, soft_wrap=True, width=200)
-    err = Console(stderr=True, highlight=False, soft_wrap=True)
+        out = Console(**plain, width=200)
+    err = Console(stderr=True, **plain)
     try:
         if args.command == "schema":
             print(json.dumps(json_schema(), indent=2))
             return EXIT_OK
         if args.command == "validate":
-            return _validate(args.files, out)
+            return _validate(args.files, out, err)
         if args.command == "run":
             return _run(args, out)
         if args.command == "compare":
             return _compare(args, out, err)
         return _check(args, out)
     except ScenarioError as exc:
-        for line in exc.errors:
-            err.print(f"simdeploy: error: {line}", markup=False)
+        _print_errors(err, exc.errors)
         return EXIT_BAD_INPUT
     except OSError as exc:
-        err.print(f"simdeploy: error: {exc.filename or ''}: {exc.strerror}", markup=False)
+        _print_errors(err, [f"{exc.filename or ''}: {exc.strerror or exc}"])
         return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        _print_errors(err, ["interrupted"])
+        return EXIT_INTERRUPTED
+
+
+def _print_errors(err: Console, lines: Sequence[str]) -> None:
+    for line in lines:
+        err.print(Text(f"simdeploy: error: {line}"))
 
 
 def _load_all(files: Sequence[str]) -> list[Scenario]:
@@ -118,10 +161,83 @@ def _load_all(files: Sequence[str]) -> list[Scenario]:
     return scenarios
 
 
-def _validate(files: Sequence[str], out: Console) -> int:
-    for f, sc in zip(files, _load_all(files), strict=True):
-        out.print(f"{f}: ok ({sc.name}, {len(sc.plan)} plan actions)", markup=False)
-    return EXIT_OK
+def _validate(files: Sequence[str], out: Console, err: Console) -> int:
+    """Each file on its own: ``FILE: ok (...)`` or its error lines; 2 if any is bad."""
+    bad = False
+    for f in files:
+        try:
+            sc = load_scenario(f)
+        except ScenarioError as exc:
+            bad = True
+            _print_errors(err, exc.errors)
+            continue
+        out.print(Text(f"{f}: ok ({sc.name}, {len(sc.plan)} plan actions)"))
+    return EXIT_BAD_INPUT if bad else EXIT_OK
+
+
+def _output(option: str, path: str | None, figure: bool = False) -> Path | None:
+    """Check an output option before anything runs: a file path (not a folder) whose folder
+    exists or can be made and is writable, and for a figure a format matplotlib writes."""
+    if path is None:
+        return None
+    p = Path(path)
+    if not path.strip():
+        raise ScenarioError([f"{option}: expected a file path, got an empty string"])
+    if p.is_dir():
+        raise ScenarioError([f"{option}: {path}: is a directory; give a file name"])
+    if figure:
+        formats = _figure_formats()
+        ext = p.suffix.lower().removeprefix(".")
+        if ext not in formats:
+            got = f"'.{ext}'" if ext else "no extension"
+            raise ScenarioError(
+                [
+                    f"{option}: {path}: cannot write a figure with {got}; use one of "
+                    + ", ".join(f".{f}" for f in formats)
+                ]
+            )
+    if p.parent.exists() and not p.parent.is_dir():
+        raise ScenarioError([f"{option}: {path}: {p.parent} is a file, not a folder"])
+    try:
+        p.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ScenarioError(
+            [f"{option}: {path}: cannot create its folder: {exc.strerror or exc}"]
+        ) from None
+    if not os.access(p.parent, os.W_OK) or (p.exists() and not os.access(p, os.W_OK)):
+        raise ScenarioError([f"{option}: {path}: permission denied"])
+    return p
+
+
+def _figure_formats() -> list[str]:
+    """The extensions matplotlib writes here (``pgf`` needs a LaTeX installation: left out)."""
+    from matplotlib.backend_bases import FigureCanvasBase
+
+    return sorted(set(FigureCanvasBase.get_supported_filetypes()) - {"pgf"})
+
+
+def _write(option: str, path: Path, write: Callable[[Path], object]) -> None:
+    """Write an output, turning a failure into one line naming the option and the path."""
+    try:
+        write(path)
+    except OSError as exc:
+        raise ScenarioError([f"{option}: {path}: {exc.strerror or exc}"]) from None
+
+
+def _save_figure(path: Path, draw: Callable[[], Any]) -> None:
+    """Draw and save a figure with mathtext off: a ``$`` in a name stays a dollar sign."""
+    import matplotlib
+
+    from simdeploy import plots
+
+    with matplotlib.rc_context({"text.parse_math": False}):
+        try:
+            plots.save(draw(), path)
+        except OSError as exc:
+            raise ScenarioError([f"--plot: {path}: {exc.strerror or exc}"]) from None
+        except (ValueError, RuntimeError) as exc:  # a format this matplotlib cannot write
+            first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise ScenarioError([f"--plot: {path}: cannot write the figure: {first}"]) from None
 
 
 def _fmt(value: Any, field: str = "") -> str:
@@ -142,21 +258,22 @@ def _fmt(value: Any, field: str = "") -> str:
 
 def _run(args: argparse.Namespace, out: Console) -> int:
     sc = load_scenario(args.file)
+    csv = _output("--csv", args.csv)
+    events = _output("--events", args.events)
+    plot = _output("--plot", args.plot, figure=True)
     result = simulate(sc, seed=args.seed)
-    if args.csv:
-        _ensure_parent(args.csv)
-        result.timeline.to_csv(args.csv, index=False)
-    if args.events:
-        _ensure_parent(args.events)
-        result.events.to_csv(args.events, index=False)
-    if args.plot:
+    if csv is not None:
+        _write("--csv", csv, lambda p: result.timeline.to_csv(p, index=False))
+    if events is not None:
+        _write("--events", events, lambda p: result.events.to_csv(p, index=False))
+    if plot is not None:
         from simdeploy import plots
 
-        plots.save(plots.timeline_figure(result, title=sc.name), args.plot)
+        _save_figure(plot, lambda: plots.timeline_figure(result, title=sc.name))
     if args.json:
         print(json.dumps({"name": sc.name, "seed": result.seed, **result.record}))
         return EXIT_OK
-    table = Table(title=f"{sc.name} (seed {result.seed})")
+    table = Table(title=Text(f"{sc.name} (seed {result.seed})"))
     table.add_column("field")
     table.add_column("value", justify="right")
     table.add_column("meaning", style="dim")
@@ -165,7 +282,7 @@ def _run(args: argparse.Namespace, out: Console) -> int:
         if isinstance(value, dict):
             value = ", ".join(f"{c} {n}" for c, n in value.items() if n) or "none"
         shown = _fmt(value, field) + (f" {unit}" if unit and value is not None else "")
-        table.add_row(field, shown, meaning)
+        table.add_row(field, Text(shown), meaning)  # errors_by_phase names user phases
     out.print(table)
     return EXIT_OK
 
@@ -181,11 +298,9 @@ def _variants(files: Sequence[str]) -> dict[str, Scenario]:
 
 
 def _compare(args: argparse.Namespace, out: Console, err: Console) -> int:
-    if args.seeds < 1:
-        raise ScenarioError(["--seeds: must be at least 1"])
-    if args.jobs < 1:
-        raise ScenarioError(["--jobs: must be at least 1"])
     named = _variants(args.files)
+    csv = _output("--csv", args.csv)
+    plot = _output("--plot", args.plot, figure=True)
     total = len(named) * args.seeds
     if total > 1 and not args.json and err.is_terminal:
         with Progress(console=err, transient=True) as bar:
@@ -199,19 +314,18 @@ def _compare(args: argparse.Namespace, out: Console, err: Console) -> int:
     else:
         comparison = compare(named, args.seeds, args.jobs)
     records = comparison.records()
-    if args.csv:
-        _ensure_parent(args.csv)
-        comparison.table().to_csv(args.csv)
-    if args.plot:
+    if csv is not None:
+        _write("--csv", csv, lambda p: comparison.table().to_csv(p))
+    if plot is not None:
         from simdeploy import plots
 
-        plots.save(plots.comparison_figure(comparison), args.plot)
+        _save_figure(plot, lambda: plots.comparison_figure(comparison))
     if args.json:
         print(json.dumps(records))
         return EXIT_OK
     out.print(_compare_table(comparison, records))
     if args.plot:
-        out.print(f"figure written to {args.plot}", markup=False)
+        out.print(Text(f"figure written to {args.plot}"))
     return EXIT_OK
 
 
@@ -219,12 +333,12 @@ def _compare_table(comparison: Comparison, records: list[dict[str, Any]]) -> Tab
     n = len(comparison.seeds)
     title = f"{n} seed{'s' if n > 1 else ''} ({', '.join(map(str, comparison.seeds[:5]))}"
     title += ", ...)" if n > 5 else ")"
-    table = Table(title=f"comparison on common random numbers, {title}")
+    table = Table(title=Text(f"comparison on common random numbers, {title}"))
     table.add_column("variant")
     for col in COMPARE_COLUMNS:
         table.add_column(col, justify="right")
     for rec in records:
-        cells = [rec["name"]]
+        cells: list[str | Text] = [Text(rec["name"])]  # a variant key or a scenario name
         for col in COMPARE_COLUMNS:
             cell = _fmt(rec.get(col), col)
             ci = rec.get(f"{col}_ci95")
@@ -243,9 +357,9 @@ def _check(args: argparse.Namespace, out: Console) -> int:
         findings = lint(sc)
         if not args.json:
             for finding in findings:
-                out.print(f"{f}: plan: {finding}", markup=False)
+                out.print(Text(f"{f}: plan: {finding}"))
         if not sc.expect:
-            out.print(f"{f}: no expect: block, nothing to check", markup=False)
+            out.print(Text(f"{f}: no expect: block, nothing to check"))
             continue
         result = simulate(sc, seed=args.seed)
         checks = evaluate(sc.expect, result.record)
@@ -263,19 +377,13 @@ def _check(args: argparse.Namespace, out: Console) -> int:
         )
         if not args.json:
             status = "FAIL" if bad else "ok"
-            out.print(
-                f"{f}: {status} ({len(checks) - len(bad)}/{len(checks)} expectations)", markup=False
-            )
+            out.print(Text(f"{f}: {status} ({len(checks) - len(bad)}/{len(checks)} expectations)"))
             for c in checks:
                 if not c.passed:
-                    out.print(f"  {c.line}", markup=False)
+                    out.print(Text(f"  {c.line}"))
     if args.json:
         print(json.dumps(report, default=str))
     return EXIT_EXPECTATION if failed else EXIT_OK
-
-
-def _ensure_parent(path: str) -> None:
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -25,7 +25,7 @@ from matplotlib.lines import Line2D
 from matplotlib.ticker import FuncFormatter
 
 from simdeploy.experiments.compare import Comparison, aggregate
-from simdeploy.run.result import Result
+from simdeploy.run.result import Result, version_column
 from simdeploy.world.recorder import ERROR_CAUSES
 
 #: Control-plane events marked on timelines, with their line style.
@@ -97,9 +97,18 @@ _VARIANT_COLORS = (
 # --- timeline ---------------------------------------------------------------------------
 
 
+def _versions_with(timeline: pd.DataFrame, kind: str) -> list[str]:
+    """Versions with a ``<kind>[<version>]`` column, in column order."""
+    return [
+        c[len(kind) + 1 : -1]
+        for c in timeline.columns
+        if isinstance(c, str) and c.startswith(f"{kind}[") and c.endswith("]")
+    ]
+
+
 def versions_of(timeline: pd.DataFrame) -> list[str]:
-    """Version names present in a timeline, in column order (from ``pods_<v>``)."""
-    return [c.removeprefix("pods_") for c in timeline.columns if c.startswith("pods_")]
+    """Version names present in a timeline, in column order (from ``pods[<v>]``)."""
+    return _versions_with(timeline, "pods")
 
 
 def causes_of(timeline: pd.DataFrame) -> list[str]:
@@ -108,7 +117,7 @@ def causes_of(timeline: pd.DataFrame) -> list[str]:
 
 
 def _request_versions(timeline: pd.DataFrame) -> list[str]:
-    return [c.removeprefix("requests_") for c in timeline.columns if c.startswith("requests_")]
+    return _versions_with(timeline, "requests")
 
 
 def bucket_seconds(timeline: pd.DataFrame) -> float:
@@ -145,7 +154,8 @@ def _requests_panel(ax: Axes, tl: pd.DataFrame, x: np.ndarray, colors: dict[str,
     per_s = 1.0 / bucket_seconds(tl)
     layers: list[tuple[str, np.ndarray, dict[str, Any]]] = []
     for v in _request_versions(tl):
-        ok = (_col(tl, f"requests_{v}") - _col(tl, f"errors_{v}")) * per_s
+        ok = _col(tl, version_column("requests", v)) - _col(tl, version_column("errors", v))
+        ok *= per_s
         if ok.any():
             layers.append((f"ok {v}", ok, {"color": colors.get(v, "tab:gray"), "alpha": 0.6}))
     for cause in causes_of(tl):
@@ -208,8 +218,8 @@ def _weights_twin(ax: Axes, tl: pd.DataFrame, x: np.ndarray) -> Axes:
 def _pods_panel(ax: Axes, tl: pd.DataFrame, x: np.ndarray, colors: dict[str, str]) -> None:
     layers: list[tuple[str, np.ndarray, dict[str, Any]]] = []
     for v in versions_of(tl):
-        pods, ready = _col(tl, f"pods_{v}"), _col(tl, f"ready_{v}")
-        term = _col(tl, f"terminating_{v}")
+        pods, ready = _col(tl, version_column("pods", v)), _col(tl, version_column("ready", v))
+        term = _col(tl, version_column("terminating", v))
         color = colors.get(v, "tab:gray")
         states = (
             ("ready", ready, {"alpha": 0.75}),

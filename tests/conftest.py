@@ -16,6 +16,10 @@ from simdeploy.rules.schema import Column, ConstraintKind, Schema
 ROOT = Path(__file__).resolve().parent.parent
 SCENARIOS = ROOT / "scenarios"
 
+#: tests/bad/ holds the bad-file table (scenario files that must fail validation): data that
+#: tests read, not scenario files for the pytest plugin to collect.
+collect_ignore_glob = ["bad/*"]
+
 
 def base_dict(**over: Any) -> dict[str, Any]:
     """A small, fast scenario: 4 replicas, 100 req/s, v1 → v2 at 10 s, 90 s run."""

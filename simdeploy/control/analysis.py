@@ -20,6 +20,7 @@ from typing import Any
 
 import simpy
 
+from simdeploy.rules import latency_bins
 from simdeploy.rules.analysis_argo import MetricRun, assess_run
 from simdeploy.rules.analysis_expr import parse_condition
 from simdeploy.rules.analysis_phase import Phase
@@ -37,8 +38,9 @@ def query(
 
     Buckets count requests by arrival, so the newest bucket may still have requests in
     flight; the window covers whole buckets only. Shadow and synthetic traffic to the
-    version counts too (it is all the traffic a shadow gets). Latency is the histogram's
-    bin upper edge, in seconds.
+    version counts too (it is all the traffic a shadow gets). Latency quantiles (seconds)
+    are read from the user requests' histograms (``rules.latency_bins``: within 1% of the
+    exact quantile); shadow copies carry no latency, so a version with none gives None.
 
     Example: 40 requests in the last minute, 2 errors → success_rate 0.95, error_rate
     0.05, error_count 2, request_count 40; with ``min_requests`` 50 → None.
@@ -70,20 +72,9 @@ def query(
 
 
 def _latency_quantile(r: rec.Recorder, v: int, b0: int, b1: int, q: float) -> float | None:
-    hist = [0] * rec.LAT_BINS
-    for b in range(b0, b1):
-        base = (b * r.n_cols + v) * rec.LAT_BINS
-        for i in range(rec.LAT_BINS):
-            hist[i] += r.latency[base + i]
-    total = sum(hist)
-    if not total:
-        return None
-    seen = 0
-    for i, count in enumerate(hist):
-        seen += count
-        if seen >= q * total:
-            return rec.latency_bin_upper_s(i)
-    return rec.latency_bin_upper_s(rec.LAT_BINS - 1)
+    """The q-quantile of version column ``v``'s user latencies over buckets [b0, b1),
+    within 1% (``rules.latency_bins``); None when none reached an app."""
+    return latency_bins.quantile(r.latency_window(v, b0, b1), q)
 
 
 @dataclass

@@ -2,7 +2,8 @@
 
 ``deploy`` starts a :class:`Rollout` (the Kubernetes controller, or a progressive
 strategy's own process), ``rollback`` interrupts it with a cause, ``promote`` ends a
-pause, ``migrate`` / ``complete`` change the schema, ``flag`` changes a feature flag.
+pause, ``scale`` changes the Deployment's replicas (``kubectl scale``), ``migrate`` /
+``complete`` change the schema, ``flag`` changes a feature flag.
 """
 
 from __future__ import annotations
@@ -76,6 +77,16 @@ def apply_action(env: simpy.Environment, cp: ControlPlane, action: Action) -> No
                         ).callbacks.append(lambda _e: db.pgroll_rollback())
 
                 ro.on_finish.append(after_undo)
+    elif action.action == "scale":
+        assert action.replicas is not None
+        rec.event(
+            env.now,
+            "Scale",
+            "deployment",
+            dep.template,
+            f"kubectl scale --replicas={action.replicas} (was {dep.replicas})",
+        )
+        dep.set_replicas(action.replicas)
     elif action.action == "migrate":
         assert world.database is not None
         if action.pgroll:

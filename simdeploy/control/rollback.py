@@ -127,10 +127,28 @@ def k8s_rollout(
         yield env.event()  # stays undoable: a later manual rollback still applies
     except simpy.Interrupt as intr:
         cause: RollbackRequested = intr.cause
+        # kubectl rollout undo goes back to the previous revision still kept; with the old
+        # replica sets cleaned up (revisionHistoryLimit) it fails and nothing changes.
+        target, error = dep.undo_target(ro.stable)
+        if target is None:
+            recorder.event(
+                env.now,
+                "DeploymentRollbackRevisionNotFound",
+                "deployment",
+                ro.stable,
+                f"rollout undo ({cause.reason}): error: {error}",
+            )
+            if ro.completed_at is not None:
+                ro.ended_at, ro.outcome = ro.completed_at, "completed"
+            else:
+                yield dep.until_complete()
+                ro.finish("completed", env.now, recorder)
+            yield env.event()  # the undo failed; the rollout stands as it is
+            return
         recorder.event(
-            env.now, "RolloutUndo", "deployment", ro.stable, f"rollout undo ({cause.reason})"
+            env.now, "RolloutUndo", "deployment", target, f"rollout undo ({cause.reason})"
         )
-        dep.set_template(ro.stable)
+        dep.set_template(target)
         yield dep.until_complete()
         ro.finish("rolled_back", env.now, recorder)
 

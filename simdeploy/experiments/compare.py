@@ -13,6 +13,8 @@ front end draw a progress bar.
 from __future__ import annotations
 
 import math
+import numbers
+import os
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -23,7 +25,8 @@ import pandas as pd
 from scipy import stats
 
 from simdeploy.run.result import Result
-from simdeploy.run.simulation import simulate
+from simdeploy.run.simulation import checked_scenario, checked_seed, simulate
+from simdeploy.spec.base import UsageError
 from simdeploy.spec.metrics import SUMMARY_FIELDS
 from simdeploy.spec.scenario import Scenario
 
@@ -52,13 +55,14 @@ def _run_all(
 ) -> list[Result]:
     results: list[Result] = []
     total = len(jobs_list)
-    if jobs <= 1 or total <= 1:
+    workers = min(jobs, total, os.cpu_count() or 1)
+    if workers <= 1:
         for i, job in enumerate(jobs_list):
             results.append(_run(job))
             if on_progress:
                 on_progress(i + 1, total)
         return results
-    with ProcessPoolExecutor(max_workers=jobs) as pool:
+    with ProcessPoolExecutor(max_workers=workers) as pool:
         for i, res in enumerate(pool.map(_run, jobs_list)):
             results.append(res)
             if on_progress:
@@ -72,9 +76,37 @@ def replicate(
     jobs: int = 1,
     on_progress: Progress | None = None,
 ) -> list[Result]:
-    """Run ``scenario`` once per seed (an int ``n`` means ``seeds_for(scenario, n)``)."""
-    seed_list = seeds_for(scenario, seeds) if isinstance(seeds, int) else list(seeds)
-    return _run_all([(scenario, s) for s in seed_list], jobs, on_progress)
+    """Run ``scenario`` once per seed (an int ``n`` means ``seeds_for(scenario, n)``).
+
+    Raises :class:`ScenarioError` for an invalid scenario, :class:`UsageError` for a bad
+    argument (see :func:`compare`).
+    """
+    scenario = checked_scenario(scenario)
+    seed_list = checked_seeds(seeds, scenario)
+    return _run_all([(scenario, s) for s in seed_list], checked_jobs(jobs), on_progress)
+
+
+def checked_seeds(seeds: object, first: Scenario) -> list[int]:
+    """The seeds ``seeds`` stands for: a count ``n >= 1`` (``seeds_for(first, n)``) or a
+    non-empty sequence of ints >= 0; :class:`UsageError` naming ``seeds`` otherwise."""
+    if isinstance(seeds, numbers.Integral) and not isinstance(seeds, bool):
+        if seeds < 1:
+            raise UsageError([f"seeds: expected a count >= 1 or a list of seeds, got {seeds}"])
+        return seeds_for(first, int(seeds))
+    if isinstance(seeds, str | bytes) or not isinstance(seeds, Sequence):
+        raise UsageError(
+            [f"seeds: expected a count >= 1 or a list of seeds, got {type(seeds).__name__}"]
+        )
+    if not seeds:
+        raise UsageError(["seeds: expected a count >= 1 or a list of seeds, got an empty list"])
+    return [checked_seed(s, f"seeds[{i}]") for i, s in enumerate(seeds)]
+
+
+def checked_jobs(jobs: object) -> int:
+    """``jobs`` as an int >= 1; :class:`UsageError` naming ``jobs`` otherwise."""
+    if isinstance(jobs, bool) or not isinstance(jobs, numbers.Integral) or jobs < 1:
+        raise UsageError([f"jobs: expected an integer >= 1 (local processes), got {jobs!r:.40}"])
+    return int(jobs)
 
 
 @dataclass
@@ -110,28 +142,51 @@ def compare(
 
     ``variants``: a mapping name → scenario, a list of scenarios (named by their
     ``name``), or one scenario whose ``compare:`` block lists strategy variants.
-    ``seeds``: a count (consecutive from the first scenario's seed) or explicit seeds.
+    ``seeds``: a count >= 1 (consecutive from the first scenario's seed) or a non-empty list
+    of seeds >= 0. ``jobs``: local processes, >= 1 (at most one per run and per CPU is used;
+    the results do not depend on it).
+
+    Every scenario is validated again first (``model_copy`` skips validation). Raises
+    :class:`ScenarioError` for an invalid scenario, :class:`UsageError` for a bad argument.
     """
+    named = _named(variants)
+    first = next(iter(named.values()))
+    seed_list = checked_seeds(seeds, first)
+    jobs_list = [(sc, s) for sc in named.values() for s in seed_list]
+    results = _run_all(jobs_list, checked_jobs(jobs), on_progress)
+    n = len(seed_list)
+    runs = {name: results[i * n : (i + 1) * n] for i, name in enumerate(named)}
+    return Comparison(runs, seed_list)
+
+
+def _named(variants: object) -> dict[str, Scenario]:
+    """The variants of :func:`compare` by name, each validated again."""
     if isinstance(variants, Scenario):
-        named = variants_of(variants)
-    elif isinstance(variants, Mapping):
-        named = dict(variants)
-    else:
+        return variants_of(checked_scenario(variants, "variants"))
+    if isinstance(variants, Mapping):
         named = {}
-        for sc in variants:
+        for name, sc in variants.items():
+            if not isinstance(name, str):
+                raise UsageError([f"variants: names must be strings, got {name!r:.40}"])
+            named[name] = checked_scenario(sc, f"variants[{name!r}]")
+    elif isinstance(variants, Sequence) and not isinstance(variants, str | bytes):
+        named = {}
+        for i, sc in enumerate(variants):
+            sc = checked_scenario(sc, f"variants[{i}]")
             name, k = sc.name, 2
             while name in named:
                 name, k = f"{sc.name}#{k}", k + 1
             named[name] = sc
+    else:
+        raise UsageError(
+            [
+                "variants: expected a Scenario, a mapping name → Scenario or a list of "
+                f"Scenarios, got {type(variants).__name__}"
+            ]
+        )
     if not named:
-        return Comparison({}, [])
-    first = next(iter(named.values()))
-    seed_list = seeds_for(first, seeds) if isinstance(seeds, int) else list(seeds)
-    jobs_list = [(sc, s) for sc in named.values() for s in seed_list]
-    results = _run_all(jobs_list, jobs, on_progress)
-    n = len(seed_list)
-    runs = {name: results[i * n : (i + 1) * n] for i, name in enumerate(named)}
-    return Comparison(runs, seed_list)
+        raise UsageError(["variants: nothing to compare (no scenario given)"])
+    return named
 
 
 def mean_ci95(values: Sequence[float]) -> tuple[float | None, tuple[float, float] | None]:

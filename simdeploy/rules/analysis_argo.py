@@ -318,21 +318,13 @@ class MetricRun:
         return phase, message
 
     def limit_message(self) -> str:
-        """Why the metric completed the way it did, in upstream's words where upstream has
-        them (``failed (1) > failureLimit (0)``); ``""`` when it has not completed or
-        completed for no reason worth stating (count reached with every limit respected, or
-        a terminated run)."""
-        _, message = self.limit_violation()
-        if message:
-            return message
-        if self.phase is Phase.INCONCLUSIVE:
-            return (
-                f"consecutiveSuccessLimit ({self.consecutive_success_limit}) not reached and "
-                f"failureLimit ({self.failure_limit}) not violated"
-            )
-        if self.phase is Phase.FAILED:
-            return f"consecutiveSuccessLimit ({self.consecutive_success_limit}) not reached"
-        return ""
+        """Why a limit completed the metric, in upstream's words (``failed (1) > failureLimit
+        (0)``), or ``""`` when no limit is exceeded: the message of
+        ``assessMetricFailureInconclusiveOrError`` and nothing else. A metric that completes
+        because its count was reached, or ``consecutiveSuccessLimit`` was not reached in time
+        (Failed or Inconclusive), or because the run was terminated, states no reason, as
+        upstream (whose log line for those cases never reaches the run's message)."""
+        return self.limit_violation()[1]
 
     def assess(self, *, terminating: bool = False) -> Phase:
         """The metric's phase, as ``assessMetricStatus``; a completed phase is kept.
@@ -427,10 +419,12 @@ def assess_run(metrics: Sequence[MetricRun], *, terminate: bool = False) -> tupl
     - Not terminating: Running while any metric is incomplete (dry-run ones included).
     - Then the worst completed phase of the non-dry-run metrics (:data:`PHASE_ORDER`); dry-run
       metrics only ever contribute Successful. A terminated run with no failure is Successful.
-    - The message comes from the first metric with the worst phase:
+    - The message comes from the first metric with the worst phase that exceeded a limit:
       ``Metric "m" assessed Failed due to failed (1) > failureLimit (0)``, with
-      ``: "Error Message: ..."`` appended when its last measurement had one; ``Run Terminated``
-      for a terminated run with nothing worse to report; ``""`` while running.
+      ``: "Error Message: ..."`` appended when its last measurement had one. A worse metric
+      that exceeded no limit (count reached without enough consecutive successes) leaves the
+      message as it was, as upstream does: ``""``, a less bad metric's reason, or ``Run
+      Terminated`` for a terminated run; ``""`` while running.
 
     Upstream reaches the terminated result one reconcile after the failure (it reads the stored
     metric phases first); that reconcile follows at once, so here both happen in one call.

@@ -16,7 +16,7 @@ Ported from ``argoproj/argo-rollouts``:
 - ``utils/replicaset/canary.go``: CalculateReplicaCountsForBasicCanary,
   approximateWeightedCanaryStableReplicaCounts, floorCeilingTied, weightDelta,
   calculateScaleDownReplicaCount, adjustReplicaWithinLimits, GetReplicasForScaleDown,
-  CheckStableRSExists
+  CheckStableRSExists, allDesiredAreAvailable, ReplicaProgressThresholdMet (v1.9+, PR #4341)
 - ``utils/replicaset/replicaset.go``: resolveFenceposts, MaxSurge, MaxUnavailable
 
 Upstream computes ceilings, floors and the closest-ratio choice in float64. Where float rounding
@@ -28,7 +28,7 @@ numbers without float error.
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Literal, Protocol
 
 from simdeploy.rules.int_or_percent import IntOrPercent, go_atoi, scale_percent
 
@@ -37,12 +37,14 @@ __all__ = [
     "ARGO_DEFAULT_MAX_UNAVAILABLE",
     "CanaryRS",
     "RSLike",
+    "ReplicaProgressThreshold",
     "approximate_weighted_canary_stable_replica_counts",
     "argo_fenceposts",
     "argo_scaled_value",
     "calculate_replica_counts_for_basic_canary",
     "check_stable_rs_exists",
     "get_replicas_for_scale_down",
+    "replica_progress_threshold_met",
     "served_weight",
 ]
 
@@ -89,6 +91,57 @@ class CanaryRS:
     spec_replicas: int
     available_replicas: int
     replicas: int | None = None
+
+
+@dataclass(frozen=True)
+class ReplicaProgressThreshold:
+    """``canary.replicaProgressThreshold {type, value}``: when a ReplicaSet is available enough.
+
+    ``type`` is ``"Percent"`` (available pods ≥ ``value`` % of the desired count) or a pod count:
+    upstream's constant is ``"Pods"`` (``v1alpha1.ProgressTypePods``), its documentation spells
+    it ``"Pod"``, and the controller treats every type other than ``"Percent"`` as a pod count,
+    so both mean "at least ``value`` available pods". A negative ``value`` is ignored (100% of
+    the desired pods must be available, as without a threshold).
+
+    Example: ``ReplicaProgressThreshold("Percent", 80)`` accepts 4 of 5 canary pods available;
+    ``ReplicaProgressThreshold("Pods", 9)`` accepts 9 of 10.
+    """
+
+    type: Literal["Percent", "Pods", "Pod"]
+    value: int
+
+
+def _all_desired_are_available(rs: RSLike | None, desired: int) -> bool:
+    """``allDesiredAreAvailable``: spec and available pods both equal ``desired``."""
+    return rs is not None and rs.spec_replicas == desired and rs.available_replicas == desired
+
+
+def replica_progress_threshold_met(
+    threshold: ReplicaProgressThreshold | None, rs: RSLike | None, desired: int
+) -> bool:
+    """Whether ``rs`` has enough available pods for ``desired`` (ReplicaProgressThresholdMet).
+
+    Without a threshold (None, or a negative value), or without a ReplicaSet, every desired pod
+    must be available *and* the spec must equal ``desired`` (allDesiredAreAvailable; no RS →
+    False). With a threshold only available pods count, whatever the spec:
+
+    - ``Percent``: available / desired * 100 ≥ value (True when ``desired`` is 0). Upstream
+      compares floats with an epsilon of 1e-10; the integer test available * 100 ≥ value *
+      desired is exact and gives the same answers;
+    - a pod count: available ≥ value, whatever ``desired`` is. So a ``Pods`` threshold above
+      a step's desired canary count is never met and the rollout waits at that step, as
+      upstream does.
+
+    Example: Percent 90, 9 of 10 available → True; Percent 90, 8 of 10 → False; no threshold,
+    spec 5 and 10 available for desired 10 → False (the spec must match).
+    """
+    if threshold is None or rs is None or threshold.value < 0:
+        return _all_desired_are_available(rs, desired)
+    if threshold.type == "Percent":
+        if desired == 0:
+            return True
+        return rs.available_replicas * 100 >= threshold.value * desired
+    return rs.available_replicas >= threshold.value
 
 
 # --------------------------------------------------------------------------------------------

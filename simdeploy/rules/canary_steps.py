@@ -3,48 +3,85 @@
 The canary controller reads the setWeight in force at the current step, computes the
 (canary, stable) ``spec.replicas`` for it, with a traffic router (canary_traffic) or without
 (canary_math), and advances to the next step only once both ReplicaSets are at those counts.
-Weights are percent (or out of ``max_weight`` behind a router); counts are pods.
+Weights are percent (or out of ``max_weight`` behind a router); counts are pods; pause
+durations are whole seconds.
 
-Ported from ``argoproj/argo-rollouts`` ``utils/replicaset/canary.go``: GetCurrentSetWeight,
-GetCanaryReplicasOrWeight (the promote-full and abort weights of a basic canary) and
-AtDesiredReplicaCountsForCanary, plus the documented ``replicaProgressThreshold``.
+Ported from ``argoproj/argo-rollouts`` (read at v1.10.0-rc1, commit 9f8d111):
+``utils/replicaset/canary.go``: GetCurrentSetWeight, GetCanaryReplicasOrWeight (the
+promote-full and abort weights of a basic canary) and AtDesiredReplicaCountsForCanary (with
+``replicaProgressThreshold``, PR #4341); ``pkg/apis/rollouts/v1alpha1/types.go``:
+RolloutPause.DurationSeconds.
 
 Pure: stdlib only.
 """
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Literal
 
-from simdeploy.rules.canary_math import RSLike, calculate_replica_counts_for_basic_canary
+from simdeploy.rules.canary_math import (
+    ReplicaProgressThreshold,
+    RSLike,
+    calculate_replica_counts_for_basic_canary,
+    replica_progress_threshold_met,
+)
 from simdeploy.rules.canary_traffic import (
     SetCanaryScale,
     calculate_replica_counts_for_traffic_routed_canary,
 )
+from simdeploy.rules.go_duration import parse_go_duration
 from simdeploy.rules.int_or_percent import IntOrPercent
 
 __all__ = [
+    "INT32_MAX",
     "ReplicaProgressThreshold",
     "at_desired_replica_counts_for_canary",
     "calculate_replica_counts_for_canary",
     "get_current_set_weight",
+    "pause_duration_seconds",
 ]
 
+INT32_MAX = 2**31 - 1
+"""Largest pause in seconds: ``RolloutPause.duration`` is an int32 (or a string)."""
 
-@dataclass(frozen=True)
-class ReplicaProgressThreshold:
-    """``replicaProgressThreshold {type, value}``: when the canary counts as available enough.
 
-    ``Percent``: available pods ≥ ``value`` % of the desired canary count. ``Pod``: at least
-    ``value`` available pods. Upstream's code for this (newer than the canary.go read for this
-    port) was not available; the rule here follows the documentation ("available replicas /
-    desired replicas for the current step") and the upstream test "4/5 = 80% >= 80%".
+def pause_duration_seconds(duration: int | str | None) -> int:
+    """Seconds a ``pause: {duration: ...}`` step waits (RolloutPause.DurationSeconds).
 
-    Example: ``ReplicaProgressThreshold("Percent", 80)`` accepts 4 of 5 canary pods available.
+    - None (``pause: {}``) → 0 (the step waits for a promote instead);
+    - an int → itself (the CRD holds an int32);
+    - a string of digits within int32 (``"10"``) → that many seconds;
+    - any other string → a Go duration (``"30s"``, ``"1h30m"``, ``"1.5s"``), truncated to
+      whole seconds: ``"1ms"`` → 0, ``"1.5s"`` → 1, ``"-0.5s"`` → 0;
+    - anything invalid (``"1z"``, ``"10 s"``, a number beyond int32 such as ``"20000000000"``,
+      or a duration beyond int32 seconds) → -1.
+
+    A negative result is invalid: the Rollout validation rejects it.
+
+    Example: 10 → 10; "10" → 10; "1h" → 3600; "1ms" → 0; "1z" → -1.
     """
+    if duration is None:
+        return 0
+    if isinstance(duration, int):
+        return duration
+    if _is_go_int32(duration):
+        return int(duration)
+    try:
+        ns = parse_go_duration(duration)
+    except ValueError:
+        return -1
+    seconds = int(ns / 1e9)  # d.Seconds() is a float64; int32() truncates toward zero
+    if not -(2**31) <= seconds <= INT32_MAX:
+        # Go's int32(float64) conversion of an out-of-range value is undefined; refuse it.
+        return -1
+    return seconds
 
-    type: Literal["Percent", "Pod"]
-    value: int
+
+def _is_go_int32(text: str) -> bool:
+    """Whether ``strconv.ParseInt(text, 10, 32)`` succeeds: an optional sign, ASCII digits,
+    within int32 ("+5", "-3", "007"; not " 5", "5.0", "1_000")."""
+    digits = text[1:] if text[:1] in "+-" else text
+    if not digits or not digits.isascii() or not digits.isdigit():
+        return False
+    return -(2**31) <= int(text) <= INT32_MAX
 
 
 def calculate_replica_counts_for_canary(
@@ -64,8 +101,9 @@ def calculate_replica_counts_for_canary(
     min_pods_per_replica_set: int | None = None,
     max_weight: int = 100,
     aborted: bool = False,
-    abort_scale_down_delay_seconds: int | None = None,
+    abort_scale_down_delay_seconds: float | None = None,
     promote_full: bool = False,
+    set_weights: Sequence[int | None] = (),
 ) -> tuple[int, int]:
     """(canary, stable) spec for the next reconcile, with or without a traffic router.
 
@@ -73,7 +111,9 @@ def calculate_replica_counts_for_canary(
     when ``traffic_routing``, else :func:`calculate_replica_counts_for_basic_canary`. For the
     basic canary it applies GetCanaryReplicasOrWeight first: ``promote_full`` → weight 100,
     else ``aborted`` → weight 0; setCanaryScale, dynamicStableScale and minPodsPerReplicaSet are
-    ignored without a router, as upstream ignores them.
+    ignored without a router, as upstream ignores them. ``abort_scale_down_delay_seconds`` is the
+    field as written (None = absent); ``set_weights`` (one entry per step, None for steps that
+    are not setWeight) is the ladder an aborted dynamicStableScale canary walks back down.
 
     Example: R=4, w=1, surge 3, unavailable 0, promote_full, from stable 4/4 → (3, 4): the
     weight is taken as 100 but the move is still bounded by maxSurge.
@@ -91,6 +131,9 @@ def calculate_replica_counts_for_canary(
             aborted=aborted,
             abort_scale_down_delay_seconds=abort_scale_down_delay_seconds,
             promote_full=promote_full,
+            set_weights=set_weights,
+            stable=stable,
+            canary=canary,
         )
     if promote_full:
         weight = 100
@@ -133,14 +176,6 @@ def _created_replicas(rs: RSLike) -> int:
     return rs.spec_replicas if created is None else int(created)
 
 
-def _threshold_met(available: int, desired: int, threshold: ReplicaProgressThreshold) -> bool:
-    """Whether ``available`` canary pods satisfy ``threshold`` for ``desired`` pods."""
-    if threshold.type == "Pod":
-        return available >= threshold.value
-    # Integer form of available / desired * 100 >= value, safe for desired = 0.
-    return available * 100 >= threshold.value * desired
-
-
 def at_desired_replica_counts_for_canary(
     replicas: int,
     weight: int,
@@ -158,8 +193,9 @@ def at_desired_replica_counts_for_canary(
     min_pods_per_replica_set: int | None = None,
     max_weight: int = 100,
     aborted: bool = False,
-    abort_scale_down_delay_seconds: int | None = None,
+    abort_scale_down_delay_seconds: float | None = None,
     promote_full: bool = False,
+    set_weights: Sequence[int | None] = (),
     replica_progress_threshold: ReplicaProgressThreshold | None = None,
 ) -> bool:
     """Whether a setWeight / setCanaryScale step has reached its replica counts.
@@ -169,7 +205,8 @@ def at_desired_replica_counts_for_canary(
     point of that move. It is True when all of these hold:
 
     - the canary RS exists, its spec equals the desired canary count and that many pods are
-      available (or, with ``replica_progress_threshold``, the threshold is met);
+      available; with ``replica_progress_threshold``, only the threshold counts: enough
+      *available* pods, whatever the spec (canary_math's ``replica_progress_threshold_met``);
     - unless (traffic router and dynamicStableScale): the stable RS exists, its spec equals the
       desired stable count and that many pods *exist* (``status.replicas``; availability is not
       required);
@@ -177,6 +214,7 @@ def at_desired_replica_counts_for_canary(
 
     Example: basic, R=4, w=75, surge 1, unavailable 1, canary 3/3 and stable at spec 1 with 0
     available → True (stable availability is not checked); the same with stable spec 2 → False.
+    Routed, R=5, w=100, a Percent 80 threshold: canary spec 5 with 4 available → True.
     """
     desired_canary, desired_stable = calculate_replica_counts_for_canary(
         replicas,
@@ -196,13 +234,9 @@ def at_desired_replica_counts_for_canary(
         aborted=aborted,
         abort_scale_down_delay_seconds=abort_scale_down_delay_seconds,
         promote_full=promote_full,
+        set_weights=set_weights,
     )
-    if canary is None or canary.spec_replicas != desired_canary:
-        return False
-    if replica_progress_threshold is None:
-        if canary.available_replicas != desired_canary:
-            return False
-    elif not _threshold_met(canary.available_replicas, desired_canary, replica_progress_threshold):
+    if not replica_progress_threshold_met(replica_progress_threshold, canary, desired_canary):
         return False
     if not (traffic_routing and dynamic_stable_scale):
         # With dynamicStableScale the stable size follows the router weight, which changes only

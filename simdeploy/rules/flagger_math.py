@@ -1,17 +1,26 @@
-"""Flagger's weight ladder: how a progressive canary's traffic weight climbs to promotion.
+"""Flagger's choice of strategy, and the weight ladder a progressive canary climbs to promotion.
 
-On each successful analysis tick Flagger raises the canary weight by ``stepWeight`` (or to the
+A Flagger Canary does not name its strategy: ``analysis.iterations`` (with or without
+``match``) makes it blue/green or A/B testing, anything else is a progressive canary. On each
+successful analysis tick Flagger raises the canary weight by ``stepWeight`` (or to the
 next entry of ``stepWeights``) until it reaches the max weight, and promotes on the tick after.
 Weights are percent of traffic (0..100); a "tick" is one analysis interval. Ported from
-``fluxcd/flagger`` ``pkg/controller/scheduler.go``: maxWeight, nextStepWeight and the weight
-branch of runCanary.
+``fluxcd/flagger`` (read at commit 15bd6ad, after v1.44.0): ``pkg/apis/flagger/v1beta1/
+canary.go``: Canary.DeploymentStrategy and its constants; ``pkg/controller/scheduler.go``:
+maxWeight, nextStepWeight and the weight branch of runCanary.
 
 Pure: stdlib only.
 """
 
 from collections.abc import Sequence
+from typing import Final, Literal
 
 __all__ = [
+    "DEPLOYMENT_STRATEGY_AB_TESTING",
+    "DEPLOYMENT_STRATEGY_BLUE_GREEN",
+    "DEPLOYMENT_STRATEGY_CANARY",
+    "FlaggerStrategy",
+    "flagger_deployment_strategy",
     "flagger_max_weight",
     "flagger_next_step_weight",
     "flagger_next_weight",
@@ -20,6 +29,37 @@ __all__ = [
 
 # Flagger's totalWeight: weights are percent of traffic, so the ladder ends at 100.
 _FLAGGER_TOTAL_WEIGHT = 100
+
+FlaggerStrategy = Literal["canary", "blue-green", "ab-testing"]
+
+DEPLOYMENT_STRATEGY_CANARY: Final = "canary"
+"""``DeploymentStrategyCanary``: progressive traffic shifting by weight."""
+DEPLOYMENT_STRATEGY_BLUE_GREEN: Final = "blue-green"
+"""``DeploymentStrategyBlueGreen``: ``iterations`` ticks with no user traffic, then a switch."""
+DEPLOYMENT_STRATEGY_AB_TESTING: Final = "ab-testing"
+"""``DeploymentStrategyABTesting``: matched users go to the canary for ``iterations`` ticks."""
+
+
+def flagger_deployment_strategy(
+    iterations: int = 0, matches: int = 0, *, has_analysis: bool = True
+) -> FlaggerStrategy:
+    """Which strategy a Flagger Canary runs (Canary.DeploymentStrategy).
+
+    ``iterations`` is ``analysis.iterations`` and ``matches`` the number of ``analysis.match``
+    conditions. No analysis → canary; match conditions *and* iterations > 0 → A/B testing;
+    iterations > 0 alone → blue/green; otherwise (stepWeight, stepWeights, maxWeight, or
+    nothing at all) → canary. Match conditions without iterations are ignored.
+
+    Example: (0, 0) → "canary"; (5, 0) → "blue-green"; (10, 1) → "ab-testing"; (0, 1) →
+    "canary".
+    """
+    if not has_analysis:
+        return DEPLOYMENT_STRATEGY_CANARY
+    if matches > 0 and iterations > 0:
+        return DEPLOYMENT_STRATEGY_AB_TESTING
+    if iterations > 0:
+        return DEPLOYMENT_STRATEGY_BLUE_GREEN
+    return DEPLOYMENT_STRATEGY_CANARY
 
 
 def flagger_max_weight(

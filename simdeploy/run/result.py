@@ -13,12 +13,14 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from simdeploy.spec.metrics import SUMMARY_FIELDS
+from simdeploy.rules import latency_bins
+from simdeploy.spec.metrics import FIRST_PHASE, SUMMARY_FIELDS
 from simdeploy.spec.plan_check import lint
 from simdeploy.world import recorder as rec
 
 if TYPE_CHECKING:
     from simdeploy.control.plane import ControlPlane
+    from simdeploy.spec.scenario import Scenario
     from simdeploy.world.world import World
 
 
@@ -27,7 +29,8 @@ class Result:
     """One run. ``record`` is the flat summary (JSON-ready); ``summary`` the same as a Series.
 
     ``timeline``: one row per bucket (requests, errors by cause and version, latency
-    percentiles, pods by version and state, endpoints). ``events``: control-plane events
+    percentiles, pods by version and state, endpoints); per-version columns are
+    ``<kind>[<version>]`` (see ``version_column``). ``events``: control-plane events
     with a reason, like Kubernetes events. ``status``: deployment status after each
     controller sync that changed it (spec total, replicas, updated, ready, available, pods).
     ``scaling``: every scale action of any controller (Deployment, Argo, Flagger, shadow):
@@ -90,17 +93,49 @@ def settled_at(
     return duration if count > replicas else ended_at
 
 
-def _percentiles(hist: np.ndarray, qs: tuple[float, ...]) -> np.ndarray:
-    """Per-row percentile estimates (bin upper edges, s) from histogram rows; NaN if empty."""
-    cum = np.cumsum(hist, axis=1)
-    total = cum[:, -1:]
-    edges = np.array([rec.latency_bin_upper_s(b) for b in range(hist.shape[1])])
-    out = np.full((hist.shape[0], len(qs)), np.nan)
-    has = total[:, 0] > 0
-    for j, q in enumerate(qs):
-        idx = (cum < q * total).sum(axis=1)
-        out[has, j] = edges[np.minimum(idx[has], hist.shape[1] - 1)]
+def version_column(kind: str, version: str) -> str:
+    """The timeline column of a per-version count: ``requests[v2]``, ``pods[v1]``.
+
+    The brackets keep version names apart from every other column: no other column has
+    one, so a version named ``timeout`` gets ``errors[timeout]``, never ``errors_timeout``
+    (the per-cause column).
+    """
+    return f"{kind}[{version}]"
+
+
+#: Buckets per block when reading the per-bucket histograms (bounds the temporary arrays:
+#: 64 × 808 int64 ≈ 0.4 MiB each).
+_BLOCK = 64
+
+
+def _bucket_quantiles(r: rec.Recorder, qs: tuple[float, ...]) -> np.ndarray:
+    """(buckets, len(qs)) latency quantiles (s) of all versions' user requests per bucket,
+    within 1% (``rules.latency_bins``); NaN for a bucket with none."""
+    hists = [h for h in (r.latency_counts(v) for v in range(len(r.versions))) if h is not None]
+    out = np.full((r.n_buckets, len(qs)), np.nan)
+    if not hists:
+        return out
+    for lo in range(0, r.n_buckets, _BLOCK):
+        hi = min(r.n_buckets, lo + _BLOCK)
+        block = hists[0][lo:hi]
+        if len(hists) > 1:
+            block = block.astype(np.int64)
+            for h in hists[1:]:
+                block += h[lo:hi]
+        out[lo:hi] = latency_bins.quantiles(block, qs)
     return out
+
+
+def _run_latency(r: rec.Recorder) -> tuple[float | None, ...]:
+    """Whole-run (p50, p95, p99, mean) latency (s) of user requests that reached an app."""
+    hist = latency_bins.merge(
+        *(r.latency_window(v, 0, r.n_buckets) for v in range(len(r.versions)))
+    )
+    n = int(hist.sum())
+    if not n:
+        return None, None, None, None
+    p50, p95, p99 = (float(x) for x in latency_bins.quantiles(hist, (0.5, 0.95, 0.99)))
+    return p50, p95, p99, r.latency_sum_s / n
 
 
 def _timeline(world: World) -> pd.DataFrame:
@@ -119,13 +154,12 @@ def _timeline(world: World) -> pd.DataFrame:
     for i, cause in enumerate(rec.ERROR_CAUSES, start=1):
         df[f"errors_{cause}"] = counts[i].sum(axis=1)
     for j, v in enumerate(r.versions):
-        df[f"requests_{v}"] = counts[:, :, j].sum(axis=0)
-        df[f"errors_{v}"] = errs[:, j]
+        df[version_column("requests", v)] = counts[:, :, j].sum(axis=0)
+        df[version_column("errors", v)] = errs[:, j]
     df["mirrored"] = np.frombuffer(r.mirrored, dtype=np.int64)
     df["mirror_errors"] = np.frombuffer(r.mirror_errors, dtype=np.int64)
     df["synthetic"] = np.frombuffer(r.synthetic, dtype=np.int64)
-    hist = np.frombuffer(r.latency, dtype=np.int64).reshape(nb, nc, rec.LAT_BINS).sum(axis=1)
-    pct = _percentiles(hist, (0.5, 0.95, 0.99))
+    pct = _bucket_quantiles(r, (0.5, 0.95, 0.99))
     df["p50_s"], df["p95_s"], df["p99_s"] = pct[:, 0], pct[:, 1], pct[:, 2]
     if r.samples:
         samples = pd.DataFrame(r.samples)
@@ -148,6 +182,15 @@ def _kill_to_last(world: World) -> float | None:
     return max(0.0, last - kill) if last is not None else 0.0
 
 
+def _errors_by_phase(sc: Scenario, counted: dict[str, int]) -> dict[str, int]:
+    """Errors per migration phase, every phase of the plan named (0 when it had none), so
+    that ``expect: {errors_by_phase.expand: 0}`` can hold. Empty without a database."""
+    if sc.database is None:
+        return dict(counted)
+    names = [FIRST_PHASE] + [a.phase_name for a in sc.plan if a.action == "migrate"]
+    return {**dict.fromkeys(names, 0), **counted}
+
+
 def build_result(cp: ControlPlane, seed: int) -> Result:
     """Assemble the :class:`Result` of a finished run (see ``spec.metrics.SUMMARY``)."""
     world = cp.world
@@ -157,7 +200,7 @@ def build_result(cp: ControlPlane, seed: int) -> Result:
     timeline = _timeline(world)
     if cp.rollout is not None:
         # What the canary really got, next to what the strategy asked for (percent).
-        served = timeline.get(f"requests_{cp.rollout.version}")
+        served = timeline.get(version_column("requests", cp.rollout.version))
         done = timeline["ok"] + timeline["errors"]
         if served is not None:
             timeline["weight_served"] = np.where(
@@ -196,6 +239,7 @@ def build_result(cp: ControlPlane, seed: int) -> Result:
             extra_cost = used / steady - 1.0
 
     in_flight = world.data_plane.in_flight(world.cluster.pods())
+    p50, p95, p99, mean = _run_latency(r)
     record: dict[str, Any] = {
         "downtime_s": world.balancer.downtime_s,
         "degraded_s": degraded,
@@ -204,6 +248,10 @@ def build_result(cp: ControlPlane, seed: int) -> Result:
         "error_rate": errors / (ok + errors) if ok + errors else 0.0,
         "errors_by_cause": by_cause,
         "users_affected": len(r.users_with_error),
+        "latency_p50_s": p50,
+        "latency_p95_s": p95,
+        "latency_p99_s": p99,
+        "latency_mean_s": mean,
         "rollout_duration_s": rollout_s,
         "time_to_detect_s": detect_s,
         "rollback_time_s": rollback_s,
@@ -219,7 +267,7 @@ def build_result(cp: ControlPlane, seed: int) -> Result:
         "schema_errors": by_cause["schema_error"],
         "data_incompatible_errors": by_cause["data_incompatible"],
         "lock_wait_s": r.lock_wait_s,
-        "errors_by_phase": dict(r.phase_errors),
+        "errors_by_phase": _errors_by_phase(sc, r.phase_errors),
         "plan_findings": len(lint(sc)),
         "flag_exposed_users": sum(r.flag_exposed_users),
         "flagged_errors": r.flagged_errors,

@@ -6,17 +6,21 @@ random numbers across strategies).
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Generator
 from typing import Any
 
 import simpy
+from pydantic_core import PydanticSerializationError
 
+from simdeploy.control.autoscaler import HorizontalPodAutoscaler
 from simdeploy.control.deployment import Deployment
 from simdeploy.control.plan import run_plan
 from simdeploy.control.plane import ControlPlane
 from simdeploy.control.rollback import slo_alert
 from simdeploy.control.strategies import get_strategy
-from simdeploy.run.result import Result, build_result
+from simdeploy.run.result import Result, build_result, version_column
+from simdeploy.spec.base import UsageError
 from simdeploy.spec.database import LOCK_NAMES
 from simdeploy.spec.scenario import Scenario
 from simdeploy.world.balancer import Balancer
@@ -76,11 +80,15 @@ def build(scenario: Scenario, seed: int) -> ControlPlane:
         cluster,
         svc.replicas,
         svc.version,
-        svc.strategy,
+        svc.strategy.kubernetes,  # a progressive block is the rollouts', not the Deployment's
         svc.progress_deadline_seconds,
         sync_for=lambda type_: get_strategy(type_).sync,
+        revision_history_limit=svc.revision_history_limit,
     )
-    return ControlPlane(world, deployment)
+    cp = ControlPlane(world, deployment)
+    if svc.autoscaler is not None:
+        cp.autoscaler = HorizontalPodAutoscaler(env, svc.autoscaler, deployment, recorder)
+    return cp
 
 
 #: Priority below SimPy's NORMAL (1): among events at the same instant, runs last.
@@ -106,13 +114,14 @@ def sample_state(env: simpy.Environment, cp: ControlPlane) -> Generator[simpy.Ev
     while True:
         row: dict[str, float] = {"t": env.now, "pods": world.cluster.pod_count}
         for v in rec.versions:
-            row[f"pods_{v}"] = 0
-            row[f"ready_{v}"] = 0
-            row[f"terminating_{v}"] = 0
-        for pod in world.cluster.pods():
-            row[f"pods_{pod.version}"] += 1
-            row[f"ready_{pod.version}"] += pod.ready
-            row[f"terminating_{pod.version}"] += pod.terminating
+            row[version_column("pods", v)] = 0
+            row[version_column("ready", v)] = 0
+            row[version_column("terminating", v)] = 0
+        for rs in world.cluster.replica_sets:  # the counts each replica set keeps, not its pods
+            if rs.pods:
+                row[version_column("pods", rs.version)] += len(rs.pods)
+                row[version_column("ready", rs.version)] += rs.n_ready
+                row[version_column("terminating", rs.version)] += len(rs.pods) - rs.n_active
         ro = cp.rollout
         row["weight_asked"] = (
             ro.weight_asked if ro is not None and ro.weight_asked is not None else float("nan")
@@ -123,12 +132,53 @@ def sample_state(env: simpy.Environment, cp: ControlPlane) -> Generator[simpy.Ev
         yield late_timeout(env, rec.bucket_s)
 
 
+def checked_seed(seed: object, name: str = "seed") -> int:
+    """``seed`` as an int >= 0 (numpy integers too); :class:`UsageError` naming ``name``
+    for a bool, a float such as 1.5, a string or a negative number."""
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
+        raise UsageError([f"{name}: expected an integer >= 0, got {_shown(seed)}"])
+    if seed < 0:
+        raise UsageError([f"{name}: expected an integer >= 0, got {seed}"])
+    return int(seed)
+
+
+def checked_scenario(scenario: object, name: str = "scenario") -> Scenario:
+    """``scenario`` validated again, as the file format would validate it.
+
+    ``model_copy(update=...)`` skips validation, so a copy may hold a value no file could
+    (``rate=-1``, a dict for a section, a run too large to simulate): it is dumped and parsed
+    again (a few milliseconds), raising :class:`ScenarioError` with the same lines as
+    ``validate``. Anything but a :class:`Scenario` is a :class:`UsageError`.
+    """
+    if not isinstance(scenario, Scenario):
+        raise UsageError(
+            [
+                f"{name}: expected a Scenario (load_scenario(path) or Scenario.parse(mapping)),"
+                f" got {type(scenario).__name__}"
+            ]
+        )
+    try:
+        data = scenario.model_dump(by_alias=True, exclude_unset=True, warnings=False)
+    except (PydanticSerializationError, ValueError, TypeError) as exc:
+        raise UsageError([f"{name}: not a valid Scenario: {exc}"]) from None
+    return Scenario.parse(data, source=name)
+
+
+def _shown(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else f"{text[:39]}…"
+
+
 def simulate(scenario: Scenario, seed: int | None = None) -> Result:
     """Run ``scenario`` once and return its :class:`Result`.
 
-    ``seed`` overrides ``simulation.seed``; the same seed gives identical results.
+    ``seed`` (an int >= 0) overrides ``simulation.seed``; the same seed gives identical
+    results. The scenario is validated again first (:func:`checked_scenario`), so a copy
+    made with ``model_copy(update=...)`` is held to the file format's rules and limits.
+    Raises :class:`ScenarioError` (:class:`UsageError` for a bad argument).
     """
-    seed = scenario.simulation.seed if seed is None else seed
+    scenario = checked_scenario(scenario)
+    seed = scenario.simulation.seed if seed is None else checked_seed(seed)
     cp = build(scenario, seed)
     world = cp.world
     env = world.env

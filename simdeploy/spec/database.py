@@ -50,7 +50,8 @@ def _column(value: Any) -> Any:
     return {"name": value} if isinstance(value, str) else value
 
 
-Col = Annotated[ColumnSpec, BeforeValidator(_column)]
+#: A column, or its bare name (a nullable column); the schema accepts both forms.
+Col = Annotated[ColumnSpec, BeforeValidator(_column, json_schema_input_type=ColumnSpec | str)]
 
 
 class TableSpec(Strict):

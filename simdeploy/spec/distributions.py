@@ -9,10 +9,32 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BeforeValidator, model_validator
+from pydantic import BeforeValidator, ConfigDict, model_validator
 
 from simdeploy.rules import dists
-from simdeploy.spec.base import Duration, Strict
+from simdeploy.spec.base import Duration, DurationInput, Strict
+
+#: The parameters each ``dist`` needs, checked by :meth:`DistSpec._params` and stated in the
+#: JSON Schema (``simdeploy schema``) so that editors flag a missing one too.
+NEEDS: dict[str, tuple[str, ...]] = {
+    "constant": ("value",),
+    "exponential": ("mean",),
+    "uniform": ("low", "high"),
+    "lognormal": ("mean", "p99"),
+}
+
+
+def _needs_schema() -> dict[str, Any]:
+    """``if dist is X then required [...]`` for each X (an absent ``dist`` is ``constant``)."""
+    rules = [
+        {
+            "if": {"properties": {"dist": {"const": dist}}, "required": ["dist"]},
+            "then": {"required": list(need)},
+        }
+        for dist, need in NEEDS.items()
+    ]
+    rules.append({"if": {"not": {"required": ["dist"]}}, "then": {"required": ["value"]}})
+    return {"allOf": rules}
 
 
 class DistSpec(Strict):
@@ -20,6 +42,8 @@ class DistSpec(Strict):
 
     A bare duration (``2s``) anywhere a distribution is expected means a constant.
     """
+
+    model_config = ConfigDict(json_schema_extra=_needs_schema())
 
     dist: Literal["constant", "exponential", "uniform", "lognormal"] = "constant"
     value: Duration | None = None
@@ -30,13 +54,7 @@ class DistSpec(Strict):
 
     @model_validator(mode="after")
     def _params(self) -> DistSpec:
-        need = {
-            "constant": ("value",),
-            "exponential": ("mean",),
-            "uniform": ("low", "high"),
-            "lognormal": ("mean", "p99"),
-        }[self.dist]
-        for name in need:
+        for name in NEEDS[self.dist]:
             if getattr(self, name) is None:
                 raise ValueError(f"dist {self.dist} needs '{name}'")
         if self.dist == "uniform" and self.low > self.high:  # type: ignore[operator]
@@ -58,9 +76,15 @@ class DistSpec(Strict):
 
 
 def _dist_shorthand(value: Any) -> Any:
-    if isinstance(value, int | float | str) and not isinstance(value, bool):
+    if isinstance(value, bool):  # never a number of seconds
+        flag = "true" if value else "false"
+        raise ValueError(f"expected a duration or a distribution, got a boolean ({flag})")
+    if isinstance(value, int | float | str):
         return {"dist": "constant", "value": value}
     return value
 
 
-Dist = Annotated[DistSpec, BeforeValidator(_dist_shorthand)]
+#: A distribution, or a bare duration meaning a constant (the schema accepts both forms).
+Dist = Annotated[
+    DistSpec, BeforeValidator(_dist_shorthand, json_schema_input_type=DistSpec | DurationInput)
+]

@@ -15,6 +15,10 @@ SUMMARY: dict[str, tuple[str, str]] = {
     "error_rate": ("", "errors / requests with an outcome"),
     "errors_by_cause": ("", "errors per cause (no_endpoint, connection_refused, ...)"),
     "users_affected": ("", "distinct users who received at least one error"),
+    "latency_p50_s": ("s", "median latency of user requests that reached an app (within 1%)"),
+    "latency_p95_s": ("s", "95th percentile latency of those requests (within 1%)"),
+    "latency_p99_s": ("s", "99th percentile latency of those requests (within 1%)"),
+    "latency_mean_s": ("s", "mean latency of those requests (exact)"),
     "rollout_duration_s": ("s", "deploy action to the rollout's end (complete or rolled back)"),
     "time_to_detect_s": ("s", "first request served by the new version to the rollback trigger"),
     "rollback_time_s": (
@@ -51,3 +55,17 @@ SUMMARY: dict[str, tuple[str, str]] = {
 
 SUMMARY_FIELDS: tuple[str, ...] = tuple(SUMMARY)
 OUTCOMES_OF_ROLLOUT: tuple[str, ...] = ("completed", "rolled_back", "stuck", "running", "none")
+
+#: The keys of ``errors_by_cause`` (``world/recorder.py``'s ERROR_CAUSES, in its order), so that
+#: ``expect: {errors_by_cause.timeout: 0}`` is checked when the scenario is validated.
+ERROR_CAUSES: tuple[str, ...] = (
+    "no_endpoint",
+    "connection_refused",
+    "killed_in_flight",
+    "timeout",
+    "app_error",
+    "schema_error",
+    "data_incompatible",
+)
+#: The phase ``errors_by_phase`` counts errors under before the first migration.
+FIRST_PHASE = "before"

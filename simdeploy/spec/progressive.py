@@ -22,12 +22,22 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal, get_args
 
-from pydantic import Field, model_validator
+from pydantic import BeforeValidator, Field, model_validator
 from pydantic.alias_generators import to_camel
 
+from simdeploy.rules import progressive_validation as pv
 from simdeploy.rules.analysis_expr import InvalidCondition, parse_condition
-from simdeploy.rules.int_or_percent import IntOrPercent
-from simdeploy.spec.base import Duration, Fraction, Strict
+from simdeploy.rules.canary_math import ReplicaProgressThreshold as ProgressThresholdRule
+from simdeploy.rules.canary_steps import INT32_MAX, pause_duration_seconds
+from simdeploy.spec.base import (
+    ArgoIntOrPercent,
+    ArgoMaxUnavailable,
+    Duration,
+    Fraction,
+    Strict,
+    problem,
+    raise_problems,
+)
 
 #: The metrics a query can ask for (latencies in seconds).
 QueryMetric = Literal[
@@ -40,6 +50,14 @@ QueryMetric = Literal[
     "latency_p99",
 ]
 QUERY_METRICS: tuple[str, ...] = get_args(QueryMetric)
+
+#: What a query's ``of:`` may name besides a version, per strategy that runs analysis: the
+#: roles each strategy maps to a version (control/strategies: ``ro.roles``).
+ROLES_OF: dict[str, tuple[str, ...]] = {
+    "Canary": ("canary", "stable"),
+    "BlueGreen": ("canary", "stable", "preview", "active"),
+}
+QUERY_ROLES: tuple[str, ...] = ("canary", "stable", "preview", "active")
 
 
 # --- analysis ----------------------------------------------------------------------------
@@ -90,6 +108,7 @@ class Metric(Strict):
 
     @model_validator(mode="after")
     def _conditions(self) -> Metric:
+        out = []
         for name, text in (
             ("successCondition", self.success_condition),
             ("failureCondition", self.failure_condition),
@@ -97,9 +116,12 @@ class Metric(Strict):
             try:
                 _condition(text)
             except ValueError as exc:
-                raise ValueError(f"{name}: {exc}") from None
+                out.append(problem((name,), str(exc), text))
         if self.count is not None and self.count > 1 and self.interval is None:
-            raise ValueError("interval: required when count > 1 (Argo: 'interval must be set')")
+            out.append(
+                problem(("interval",), "required when count > 1 (Argo: 'interval must be set')")
+            )
+        raise_problems(type(self).__name__, out)
         return self
 
 
@@ -118,18 +140,102 @@ class RunRef(Strict):
     starting_step: Annotated[int, Field(ge=0)] = 0
 
 
+_STARTING_STEP_ONLY = (
+    "only the background analysis (canary.analysis) has a startingStep (Argo: "
+    "RolloutAnalysisBackground)"
+)
+
 # --- Argo canary --------------------------------------------------------------------------
 
 
-class Pause(Strict):
-    """``pause: {}`` waits for a ``promote`` plan action; with ``duration`` it times out."""
+def _argo_pause_duration(value: object) -> int:
+    """``pause.duration`` as Argo reads it: whole seconds (canary_steps.pause_duration_seconds).
 
-    duration: Duration | None = None
+    An int (int32) or a string: digits (``"10"``) or a Go duration (``"30s"``, ``"1h30m"``),
+    truncated to whole seconds (``"1ms"`` → 0, ``"1.5s"`` → 1). A YAML float, a number beyond
+    int32 or an invalid string is refused, as the CRD and ValidateRolloutStrategyCanary do.
+    """
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise ValueError(
+            f"invalid duration {value!r}: whole seconds (an integer) or a Go duration such as "
+            "30s, 1m30s, 1h (Argo: int-or-string)"
+        )
+    if isinstance(value, int) and not -(2**31) <= value <= INT32_MAX:
+        raise ValueError(f"invalid duration {value}: more seconds than an int32 holds")
+    seconds = pause_duration_seconds(value)
+    if seconds >= 0:
+        return seconds
+    # A negative result is either a negative duration ("-5", "-2s") or a string Argo cannot
+    # read at all (DurationSeconds' -1): tell them apart by the text without its sign.
+    if isinstance(value, str) and pause_duration_seconds(value.removeprefix("-")) < 0:
+        raise ValueError(
+            f"invalid duration {value!r}: whole seconds up to {INT32_MAX} or a Go duration such "
+            "as 30s, 1m30s, 1h (units ns, us, ms, s, m, h)"
+        )
+    raise ValueError(
+        f"Invalid value: {seconds}: must be >= 0 seconds (Argo: Duration needs to be "
+        "greater than 0)"
+    )
+
+
+#: What ``pause.duration`` accepts, for ``simdeploy schema`` (the CRD's int-or-string).
+_PauseDurationInput = (
+    Annotated[int, Field(ge=0, le=INT32_MAX, description="whole seconds")]
+    | Annotated[
+        str,
+        Field(
+            pattern=r"^\+?(?:[0-9]+|(?:(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:ns|us|µs|μs|ms|s|m|h))+)$",
+            description="seconds, or a Go duration such as 30s, 1m30s, 1h (whole seconds kept)",
+        ),
+    ]
+)
+
+#: Argo's pause duration: whole seconds, int32.
+ArgoPauseDuration = Annotated[
+    int, BeforeValidator(_argo_pause_duration, json_schema_input_type=_PauseDurationInput)
+]
+
+
+class Pause(Strict):
+    """``pause: {}`` waits for a ``promote`` plan action; with ``duration`` it times out.
+
+    ``duration`` is whole seconds, as Argo keeps it: ``1ms`` is 0 s, ``1.5s`` is 1 s.
+    """
+
+    duration: ArgoPauseDuration | None = None
+
+
+class ReplicaProgressThreshold(Strict):
+    """``canary.replicaProgressThreshold {type, value}``: when a step's pods are ready enough.
+
+    ``type: Percent`` — at least ``value`` % of the step's desired canary pods are available;
+    ``type: Pods`` (the docs spell it ``Pod``; both are accepted) — at least ``value`` available
+    pods. Only available pods count, whatever the ReplicaSet's spec. The same test lets the
+    router move traffic off a stable that is not yet fully available, and the rollout promote.
+    Both fields are required and ``value`` must be greater than 0 (upstream's CRD and docs); a
+    Percent above 100 could never be met, so it is refused.
+    """
+
+    type: Literal["Percent", "Pods", "Pod"]
+    value: Annotated[int, Field(strict=True, ge=1, le=INT32_MAX)]
+
+    @model_validator(mode="after")
+    def _percent(self) -> ReplicaProgressThreshold:
+        if self.type == "Percent" and self.value > 100:
+            raise_problems(
+                type(self).__name__,
+                [problem(("value",), "a Percent above 100 can never be met", self.value)],
+            )
+        return self
+
+    def to_rule(self) -> ProgressThresholdRule:
+        """The rules/ form (canary_math.ReplicaProgressThreshold)."""
+        return ProgressThresholdRule(self.type, self.value)
 
 
 class SetCanaryScale(Strict):
     replicas: Annotated[int, Field(ge=0)] | None = None
-    weight: Annotated[int, Field(ge=0)] | None = None
+    weight: Annotated[int, Field(ge=0)] | None = None  # <= maxTrafficWeight: ArgoCanary
     match_traffic_weight: bool = False
 
 
@@ -150,7 +256,7 @@ class MirrorRoute(Strict):
 class CanaryStep(Strict):
     """Exactly one of the step kinds."""
 
-    set_weight: Annotated[int, Field(ge=0, le=100)] | None = None
+    set_weight: Annotated[int, Field(ge=0)] | None = None  # <= maxTrafficWeight: ArgoCanary
     pause: Pause | None = None
     analysis: RunRef | None = None
     set_canary_scale: SetCanaryScale | None = None
@@ -177,8 +283,8 @@ class ArgoCanary(Strict):
     """Argo Rollouts ``spec.strategy.canary``."""
 
     steps: list[CanaryStep] = Field(default_factory=list)
-    max_surge: IntOrPercent = "25%"
-    max_unavailable: IntOrPercent = "25%"
+    max_surge: ArgoIntOrPercent = "25%"
+    max_unavailable: ArgoMaxUnavailable = "25%"
     traffic_routing: dict[str, Any] | None = None
     max_traffic_weight: Annotated[int, Field(gt=0)] = 100
     dynamic_stable_scale: bool = False
@@ -186,6 +292,7 @@ class ArgoCanary(Strict):
     scale_down_delay_seconds: Duration = 30.0
     min_pods_per_replica_set: Annotated[int, Field(ge=1)] | None = None
     analysis: RunRef | None = None
+    replica_progress_threshold: ReplicaProgressThreshold | None = None
     #: With dynamicStableScale, how an abort returns traffic: ``stepped`` (Argo today:
     #: the weight walks down the setWeight steps as stable scales back up) or
     #: ``immediate`` (older releases: weight 0 at once onto a stable side still scaled
@@ -194,18 +301,74 @@ class ArgoCanary(Strict):
 
     @model_validator(mode="after")
     def _rules(self) -> ArgoCanary:
-        if self.dynamic_stable_scale and self.traffic_routing is None:
-            raise ValueError("dynamicStableScale: requires trafficRouting")
+        """Argo's ValidateRolloutStrategyCanary and the controller's parse of maxSurge /
+        maxUnavailable (:mod:`simdeploy.rules.progressive_validation`), every problem at once."""
+        out = []
+        routed, given = self.traffic_routing is not None, self.model_fields_set
+        surge = pv.argo_int_or_percent_errors(self.max_surge, max_100_percent=False)
+        unavailable = pv.argo_int_or_percent_errors(self.max_unavailable, max_100_percent=True)
+        out += [problem(("maxSurge",), m, self.max_surge) for m in surge]
+        out += [problem(("maxUnavailable",), m, self.max_unavailable) for m in unavailable]
+        if not surge and not unavailable:
+            both = pv.invalid_max_surge_max_unavailable(self.max_surge, self.max_unavailable)
+            out += [problem(("maxSurge",), m, self.max_surge) for m in both]
+        if self.dynamic_stable_scale and not routed:
+            out.append(problem(("dynamicStableScale",), "requires trafficRouting"))
+        if not routed and "max_traffic_weight" in given:
+            out.append(
+                problem(
+                    ("maxTrafficWeight",),
+                    "requires trafficRouting (Argo: trafficRouting.maxTrafficWeight, the total "
+                    "weight the router splits)",
+                )
+            )
+        if "scale_down_delay_seconds" in given:
+            if not routed:
+                msg = pv.INVALID_CANARY_SCALE_DOWN_DELAY_MSG
+                out.append(problem(("scaleDownDelaySeconds",), msg))
+            elif self.dynamic_stable_scale:
+                msg = pv.INVALID_CANARY_DYNAMIC_STABLE_SCALE_WITH_SCALE_DOWN_DELAY_MSG
+                out.append(problem(("dynamicStableScale",), msg))
+        max_w = self.max_traffic_weight
         for i, step in enumerate(self.steps):
-            if step.set_canary_scale is not None and self.traffic_routing is None:
-                raise ValueError(f"steps[{i}].setCanaryScale: requires trafficRouting")
-            if step.set_header_route is not None and self.traffic_routing is None:
-                raise ValueError(f"steps[{i}].setHeaderRoute: requires trafficRouting")
+            at = ("steps", i)
+            if step.set_weight is not None:
+                out += [
+                    problem((*at, "setWeight"), m, step.set_weight)
+                    for m in pv.set_weight_errors(step.set_weight, max_w)
+                ]
+            scale = step.set_canary_scale
+            if scale is not None and not routed:
+                out.append(problem((*at, "setCanaryScale"), "requires trafficRouting"))
+            if scale is not None and scale.weight is not None:
+                out += [
+                    problem((*at, "setCanaryScale", "weight"), m, scale.weight)
+                    for m in pv.set_canary_scale_weight_errors(scale.weight, max_w)
+                ]
+            if step.set_header_route is not None and not routed:
+                out.append(problem((*at, "setHeaderRoute"), "requires trafficRouting"))
+            if step.set_mirror_route is not None and not routed:
+                out.append(problem((*at, "setMirrorRoute"), "requires trafficRouting"))
+            if step.analysis is not None and "starting_step" in step.analysis.model_fields_set:
+                out.append(problem((*at, "analysis", "startingStep"), _STARTING_STEP_ONLY))
+        if self.analysis is not None:
+            out += [
+                problem(("analysis", "startingStep"), m, self.analysis.starting_step)
+                for m in pv.starting_step_errors(self.analysis.starting_step, len(self.steps))
+            ]
+        raise_problems(type(self).__name__, out)
         return self
 
     @property
     def routed(self) -> bool:
         return self.traffic_routing is not None
+
+    @property
+    def abort_scale_down_delay_given(self) -> float | None:
+        """``abortScaleDownDelaySeconds`` as written, None when absent (upstream's nil
+        pointer): "explicitly set" means present in the spec, whatever the value."""
+        given = "abort_scale_down_delay_seconds" in self.model_fields_set
+        return self.abort_scale_down_delay_seconds if given else None
 
 
 # --- Argo blue/green ------------------------------------------------------------------------
@@ -229,6 +392,29 @@ class ArgoBlueGreen(Strict):
     post_promotion_analysis: RunRef | None = None
     preview_traffic: Annotated[float, Field(ge=0)] = 0.0
 
+    @property
+    def abort_scale_down_delay_given(self) -> float | None:
+        """``abortScaleDownDelaySeconds`` as written, None when absent (upstream's nil
+        pointer); 0 keeps the preview up after an abort."""
+        given = "abort_scale_down_delay_seconds" in self.model_fields_set
+        return self.abort_scale_down_delay_seconds if given else None
+
+    @model_validator(mode="after")
+    def _rules(self) -> ArgoBlueGreen:
+        """ValidateRolloutStrategyBlueGreen, and no startingStep outside a canary's
+        background analysis; every problem at once."""
+        out = []
+        msgs = pv.blue_green_services_errors(self.active_service, self.preview_service)
+        out += [problem(("activeService",), m, self.active_service) for m in msgs]
+        for name, run in (
+            ("prePromotionAnalysis", self.pre_promotion_analysis),
+            ("postPromotionAnalysis", self.post_promotion_analysis),
+        ):
+            if run is not None and "starting_step" in run.model_fields_set:
+                out.append(problem((name, "startingStep"), _STARTING_STEP_ONLY))
+        raise_problems(type(self).__name__, out)
+        return self
+
 
 # --- Flagger --------------------------------------------------------------------------------
 
@@ -236,6 +422,15 @@ class ArgoBlueGreen(Strict):
 class ThresholdRange(Strict):
     min: float | None = None
     max: float | None = None
+
+    @model_validator(mode="after")
+    def _order(self) -> ThresholdRange:
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise_problems(
+                type(self).__name__,
+                [problem(("min",), f"{self.min:g} is above max {self.max:g}: every check fails")],
+            )
+        return self
 
 
 class FlaggerMetric(Strict):
@@ -268,12 +463,28 @@ class FlaggerAnalysis(Strict):
 
     @model_validator(mode="after")
     def _rules(self) -> FlaggerAnalysis:
+        """Every problem at once; threshold and maxWeight as
+        :mod:`simdeploy.rules.progressive_validation` says Flagger reads them."""
+        out = []
         if not self.iterations and not self.step_weight and not self.step_weights:
-            raise ValueError(
-                "set stepWeight, stepWeights or iterations (else the canary never advances)"
+            out.append(
+                problem(
+                    (), "set stepWeight, stepWeights or iterations (else the canary never advances)"
+                )
             )
         if self.match and not self.iterations:
-            raise ValueError("match: A/B testing needs iterations")
+            out.append(problem(("match",), "A/B testing needs iterations"))
+        if "threshold" in self.model_fields_set:
+            out += [
+                problem(("threshold",), m, self.threshold)
+                for m in pv.flagger_threshold_errors(self.threshold)
+            ]
+        if self.max_weight is not None:
+            out += [
+                problem(("maxWeight",), m, self.max_weight)
+                for m in pv.flagger_max_weight_errors(self.max_weight)
+            ]
+        raise_problems(type(self).__name__, out)
         return self
 
 

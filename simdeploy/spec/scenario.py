@@ -16,23 +16,36 @@ raise :class:`ScenarioError`, whose ``errors`` are the one-line messages the CLI
 
 from __future__ import annotations
 
-import difflib
+import os
 from pathlib import Path
 from typing import Any
 
-import yaml
-from pydantic import Field, ValidationError, model_validator
-from pydantic_core import PydanticCustomError
+from pydantic import (
+    Field,
+    ModelWrapValidatorHandler,
+    TypeAdapter,
+    ValidationError,
+    model_validator,
+)
 
-from simdeploy.rules.durations import format_duration
-from simdeploy.spec.base import ScenarioError, Strict
+from simdeploy.spec.base import (
+    DurationInput,
+    ScenarioError,
+    Strict,
+    UsageError,
+    carry,
+    problem,
+    raise_problems,
+)
+from simdeploy.spec.budget import over_budget
 from simdeploy.spec.database import Database
 from simdeploy.spec.errors import format_validation_error
-from simdeploy.spec.expect import Expect
+from simdeploy.spec.expect import Expect, expect_block_schema
 from simdeploy.spec.flags import Flag
-from simdeploy.spec.metrics import SUMMARY_FIELDS
+from simdeploy.spec.loader import check_shape, read_scenario_data
 from simdeploy.spec.plan import Action
 from simdeploy.spec.progressive import AnalysisTemplate
+from simdeploy.spec.references import Sections, reference_problems
 from simdeploy.spec.rollback import Rollback, Slo
 from simdeploy.spec.service import Service, Strategy
 from simdeploy.spec.settings import Simulation
@@ -58,93 +71,44 @@ class Scenario(Strict):
     database: Database | None = None
     flags: dict[str, Flag] = Field(default_factory=dict)
 
-    @model_validator(mode="after")
-    def _cross_refs(self) -> Scenario:
-        known = sorted(self.versions)
-        if self.service.version not in self.versions:
-            raise _ref_error("service.version", self.service.version, known)
-        for i, act in enumerate(self.plan):
-            if act.version is not None and act.version not in self.versions:
-                raise _ref_error(f"plan[{i}].version", act.version, known)
-            if act.at > self.simulation.duration:
-                raise PydanticCustomError(
-                    "after_end",
-                    "plan[{i}].at: {at} is after the end of the run ({end})",
-                    {
-                        "i": i,
-                        "at": format_duration(act.at),
-                        "end": format_duration(self.simulation.duration),
-                    },
-                )
-        for i, act in enumerate(self.plan):
-            if act.flag is not None and act.flag not in self.flags:
-                raise _named_error(f"plan[{i}].flag", "unknown flag", act.flag, sorted(self.flags))
-            if act.action in ("migrate", "complete") and self.database is None:
-                raise PydanticCustomError(
-                    "no_database",
-                    "plan[{i}]: {a} needs a database section",
-                    {"i": i, "a": act.action},
-                )
-        tables = set(self.database.tables) if self.database else set()
-        for act in self.plan:
-            tables |= {o.add_table.table for o in act.operations if o.add_table is not None}
-        for vname, ver in self.versions.items():
-            for kind, access in (("reads", ver.reads), ("writes", ver.writes)):
-                for t in access:
-                    if self.database is None:
-                        raise PydanticCustomError(
-                            "no_database",
-                            "versions.{v}.{k}: needs a database section",
-                            {"v": vname, "k": kind},
-                        )
-                    if t not in tables:
-                        raise _named_error(
-                            f"versions.{vname}.{kind}.{t}", "unknown table", t, sorted(tables)
-                        )
-        for i, lt in enumerate(self.database.long_transactions if self.database else []):
-            if lt.table not in tables:
-                raise _named_error(
-                    f"database.longTransactions[{i}].table",
-                    "unknown table",
-                    lt.table,
-                    sorted(tables),
-                )
-        for name, fl in self.flags.items():
-            for v in fl.versions or []:
-                if v not in self.versions:
-                    raise _ref_error(f"flags.{name}.versions", v, known)
-        strategies = [("service.strategy", self.service.strategy)]
+    @model_validator(mode="wrap")
+    @classmethod
+    def _every_problem(cls, data: Any, handler: ModelWrapValidatorHandler[Scenario]) -> Scenario:
+        """The sections' own errors and every cross-section problem, in one pass.
+
+        The cross-section checks (:mod:`simdeploy.spec.references`) run on the whole scenario
+        when it validated, and otherwise on each section that validated on its own, so a
+        broken section does not hide an unknown version or a migration of a missing column.
+        """
+        try:
+            sc = handler(data)
+        except ValidationError as exc:
+            if not isinstance(data, dict):
+                raise
+            extra = reference_problems(Sections.parse(data))
+            if not extra:
+                raise
+            raise ValidationError.from_exception_data(cls.__name__, carry(exc) + extra) from None
+        problems = reference_problems(Sections.of(sc))
+        strategies = [("service.strategy", sc.service.strategy)]
         strategies += [
             (f"plan[{i}].strategy", a.strategy)
-            for i, a in enumerate(self.plan)
+            for i, a in enumerate(sc.plan)
             if a.strategy is not None
         ]
-        strategies += [(f"compare.{n}", st) for n, st in self.compare.items()]
-        for path, st in strategies:
-            for sub_path, ref in _template_refs(st):
-                if ref not in self.analysis_templates:
-                    known = sorted(self.analysis_templates)
-                    close = difflib.get_close_matches(ref, known, n=1)
-                    hint = (
-                        f"; did you mean '{close[0]}'?"
-                        if close
-                        else (f"; known: {', '.join(known)}" if known else "; none are defined")
-                    )
-                    raise PydanticCustomError(
-                        "unknown_template",
-                        "{path}: unknown analysis template '{ref}' (analysisTemplates){hint}",
-                        {"path": f"{path}.{sub_path}", "ref": ref, "hint": hint},
-                    )
-        for key in self.expect:
-            root = key.split(".", 1)[0]
-            if root not in SUMMARY_FIELDS:
-                close = difflib.get_close_matches(root, SUMMARY_FIELDS, n=1)
-                hint = f"; did you mean '{close[0]}'?" if close else ""
-                raise PydanticCustomError(
-                    "unknown_metric",
-                    "expect.{key}: unknown summary field{hint}",
-                    {"key": key, "hint": hint},
-                )
+        strategies += [(f"compare.{n}", st) for n, st in sc.compare.items()]
+        try:
+            _scaling_needs_kubernetes_strategies(sc, strategies)
+        except ValueError as exc:
+            problems.append(problem((), str(exc)))
+        raise_problems(cls.__name__, problems)
+        return sc
+
+    @model_validator(mode="after")
+    def _within_budget(self) -> Scenario:
+        """Refuse a run too large to simulate (:mod:`simdeploy.spec.budget`): the estimate
+        and the field to change, before anything is allocated."""
+        raise_problems(type(self).__name__, [problem((), line) for line in over_budget(self)])
         return self
 
     # Convenience --------------------------------------------------------------------
@@ -153,6 +117,7 @@ class Scenario(Strict):
         """Validate a mapping (from YAML or code); raise :class:`ScenarioError`."""
         if not isinstance(data, dict):
             raise ScenarioError([f"{source}: expected a mapping at the top level"])
+        check_shape(data)  # nesting and size limits before pydantic walks it
         try:
             return cls.model_validate(data)
         except ValidationError as exc:
@@ -160,7 +125,10 @@ class Scenario(Strict):
 
     def with_strategy(self, strategy: Strategy, name: str | None = None) -> Scenario:
         """The same scenario with every deploy (and the service default) using ``strategy``."""
-        plan = [a.model_copy(update={"strategy": strategy}) for a in self.plan]
+        plan = [
+            a.model_copy(update={"strategy": strategy}) if a.action == "deploy" else a
+            for a in self.plan
+        ]
         service = self.service.model_copy(update={"strategy": strategy})
         return self.model_copy(update={"plan": plan, "service": service, "name": name or self.name})
 
@@ -169,74 +137,104 @@ class Scenario(Strict):
         return self.model_copy(update={"simulation": sim})
 
 
-def _template_refs(st: Strategy) -> list[tuple[str, str]]:
-    """(path below the strategy, template name) of every analysis reference."""
-    runs: list[tuple[str, Any]] = []
-    if st.canary is not None:
-        runs += [
-            (f"canary.steps[{i}].analysis", step.analysis)
-            for i, step in enumerate(st.canary.steps)
-            if step.analysis is not None
-        ]
-        runs.append(("canary.analysis", st.canary.analysis))
-    if st.blue_green is not None:
-        runs += [
-            ("blueGreen.prePromotionAnalysis", st.blue_green.pre_promotion_analysis),
-            ("blueGreen.postPromotionAnalysis", st.blue_green.post_promotion_analysis),
-        ]
-    return [
-        (f"{path}.templates[{k}].templateName", t.template_name)
-        for path, r in runs
-        if r is not None
-        for k, t in enumerate(r.templates)
-    ]
+def _scaling_needs_kubernetes_strategies(
+    sc: Scenario, strategies: list[tuple[str, Strategy]]
+) -> None:
+    """A replica change (``service.autoscaler``, a ``scale`` action) is modelled by the
+    Deployment controller's proportional scaling: Recreate and RollingUpdate only. Argo,
+    Flagger and shadow size their replica sets themselves (from the replicas at the deploy)."""
+    users = [f"plan[{i}]" for i, a in enumerate(sc.plan) if a.action == "scale"]
+    if sc.service.autoscaler is not None:
+        users.insert(0, "service.autoscaler")
+    if not users:
+        return
+    for path, st in strategies:
+        if st.type not in ("Recreate", "RollingUpdate"):
+            raise ValueError(
+                f"{users[0]}: a replica change is modelled for Recreate and RollingUpdate "
+                f"only (the Deployment controller's proportional scaling), not with the "
+                f"{st.type} strategy of {path}"
+            )
 
 
-def _named_error(path: str, what: str, value: str, known: list[str]) -> PydanticCustomError:
-    close = difflib.get_close_matches(value, known, n=1)
-    hint = (
-        f"; did you mean '{close[0]}'?"
-        if close
-        else (f"; known: {', '.join(known)}" if known else "; none are defined")
-    )
-    return PydanticCustomError(
-        "unknown_ref",
-        "{path}: {what} '{value}'{hint}",
-        {"path": path, "what": what, "value": value, "hint": hint},
-    )
+def load_scenario(path: str | os.PathLike[str]) -> Scenario:
+    """Read and validate a YAML scenario file (safe loading only, limits checked first).
 
-
-def _ref_error(path: str, value: str, known: list[str]) -> PydanticCustomError:
-    close = difflib.get_close_matches(value, known, n=1)
-    hint = f"; did you mean '{close[0]}'?" if close else f"; known: {', '.join(known)}"
-    return PydanticCustomError(
-        "unknown_version",
-        "{path}: unknown version '{value}'{hint}",
-        {"path": path, "value": value, "hint": hint},
-    )
-
-
-def load_scenario(path: str | Path) -> Scenario:
-    """Read and validate a YAML scenario file (safe loading only).
-
-    Raises :class:`ScenarioError` for a missing file, bad YAML or invalid content.
+    Raises :class:`ScenarioError` for a missing, unreadable, oversized or non-UTF-8 file,
+    bad YAML, a key given twice, invalid content or a run too large to simulate (see
+    :mod:`simdeploy.spec.loader` and :mod:`simdeploy.spec.budget`); every line starts with
+    the path. :class:`UsageError` if ``path`` is not a path.
     """
+    if not isinstance(path, str | os.PathLike) or isinstance(path, bytes):
+        raise UsageError(
+            [f"load_scenario: expected a file path (str or Path), got {type(path).__name__}"]
+        )
     p = Path(path)
+    if p.is_dir():
+        raise ScenarioError([f"{p}: is a directory, not a scenario file"])
     if not p.is_file():
+        if p.exists():  # a device or a pipe (/dev/zero would never end)
+            raise ScenarioError([f"{p}: not a regular file"])
         raise ScenarioError([f"{p}: no such scenario file"])
-    try:
-        data = yaml.safe_load(p.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" (line {mark.line + 1})" if mark is not None else ""
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise ScenarioError([f"{p}: invalid YAML{where}: {problem}"]) from None
-    try:
-        return Scenario.parse(data, source=str(p))
-    except ScenarioError as exc:
-        raise ScenarioError([f"{p}: {line}" for line in exc.errors]) from None
+    data, problems = read_scenario_data(p)
+    if data is None:
+        problems.append("the file is empty; a scenario needs at least service: and versions:")
+    elif not isinstance(data, dict):
+        problems.append(
+            f"expected a mapping at the top level (service:, versions:, ...), got {_kind(data)}"
+        )
+    else:
+        try:
+            scenario = Scenario.parse(data)
+        except ScenarioError as exc:
+            problems.extend(exc.errors)
+        else:
+            if not problems:
+                return scenario
+    raise ScenarioError([f"{p}: {line}" for line in problems])
+
+
+def _kind(data: Any) -> str:
+    return {list: "a list", str: "a string"}.get(type(data), f"a {type(data).__name__}")
+
+
+#: pydantic's names for bounds it could not place on a union (a duration with ``gt=0``), and
+#: JSON Schema's: at the top of an ``anyOf`` they constrain the numbers and pass the strings.
+_BOUNDS = {"gt": "exclusiveMinimum", "ge": "minimum", "lt": "exclusiveMaximum", "le": "maximum"}
 
 
 def json_schema() -> dict[str, Any]:
-    """The JSON Schema of the scenario format (camelCase, as written in files)."""
-    return Scenario.model_json_schema(by_alias=True)
+    """The JSON Schema (draft 2020-12) of scenario files as users write them.
+
+    camelCase keys, durations as ``250ms`` / ``1m30s`` / seconds, int-or-percent as pods or
+    ``"25%"``, a bare duration for a constant distribution, the ``expect:`` shorthand. It
+    accepts every valid file and rejects what validation rejects where JSON Schema can say
+    it (unknown keys, types, bounds, enums, the duration and percent forms, a distribution's
+    parameters, summary field names and outcomes); references between sections (versions,
+    tables, flags, analysis templates) and rules across fields are left to ``validate``.
+    """
+    schema = Scenario.model_json_schema(by_alias=True)
+    duration = TypeAdapter(DurationInput).json_schema()
+    schema = _tidy(schema, duration["anyOf"])
+    schema["$defs"]["Duration"] = duration
+    schema["properties"]["expect"].update(expect_block_schema())
+    return {"$schema": "https://json-schema.org/draft/2020-12/schema", **schema}
+
+
+def _tidy(node: Any, duration: list[dict[str, Any]]) -> Any:
+    """Standard bound keywords, and one ``$ref`` to ``Duration`` for each duration's forms."""
+    if isinstance(node, list):
+        return [_tidy(item, duration) for item in node]
+    if not isinstance(node, dict):
+        return node
+    out = {_BOUNDS.get(k, k): _tidy(v, duration) for k, v in node.items()}
+    branches = out.get("anyOf")
+    if isinstance(branches, list) and all(b in branches for b in duration):
+        rest = [b for b in branches if b not in duration]
+        ref = {"$ref": "#/$defs/Duration"}
+        if rest:
+            out["anyOf"] = [*rest, ref]
+        else:
+            del out["anyOf"]
+            out.update(ref)
+    return out

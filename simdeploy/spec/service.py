@@ -1,7 +1,8 @@
 """The ``service:`` section: the Deployment, its pod template and its strategy.
 
-Replicas, ``minReadySeconds`` and ``progressDeadlineSeconds``; the pod's timing
-(scheduling, start-up, ``readinessProbe``, ``lifecycle.preStop``, termination grace);
+Replicas, ``minReadySeconds``, ``progressDeadlineSeconds``, ``revisionHistoryLimit`` and an
+optional ``autoscaler`` (:mod:`simdeploy.spec.autoscaler`); the pod's timing (scheduling,
+start-up, ``readinessProbe``, ``livenessProbe``, ``lifecycle.preStop``, termination grace);
 the balancer; and the strategy, spelled as Kubernetes, Argo Rollouts or Flagger spell it
 (the Argo / Flagger / shadow blocks themselves are in :mod:`simdeploy.spec.progressive`).
 The same ``Strategy`` is used by ``plan[].strategy`` and ``compare``.
@@ -14,9 +15,9 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, model_validator
 from pydantic_core import PydanticCustomError
 
-from simdeploy.rules.int_or_percent import IntOrPercent
 from simdeploy.rules.rolling_update_validation import InvalidRolloutSpec, validate_rolling_update
-from simdeploy.spec.base import Duration, Strict
+from simdeploy.spec.autoscaler import Autoscaler
+from simdeploy.spec.base import Duration, IntOrPercent, MaxUnavailable, Strict
 from simdeploy.spec.distributions import Dist, DistSpec
 from simdeploy.spec.progressive import ArgoBlueGreen, ArgoCanary, FlaggerCanary, Shadow
 
@@ -29,6 +30,22 @@ class Probe(Strict):
     timeout_seconds: Annotated[Duration, Field(gt=0)] = 1.0
     success_threshold: Annotated[int, Field(ge=1)] = 1
     failure_threshold: Annotated[int, Field(ge=1)] = 3
+
+
+class LivenessProbe(Probe):
+    """A liveness probe: ``failureThreshold`` consecutive failures restart the container.
+
+    Same fields and defaults as a readiness probe; ``successThreshold`` must be 1, as the API
+    server requires (validateLivenessProbe).
+    """
+
+    @model_validator(mode="after")
+    def _success_threshold_one(self) -> LivenessProbe:
+        if self.success_threshold != 1:
+            raise ValueError(
+                f"successThreshold: Invalid value: {self.success_threshold}: must be 1"
+            )
+        return self
 
 
 class SleepAction(Strict):
@@ -52,6 +69,7 @@ class PodSpec(Strict):
     startup_delay: Dist = DistSpec(dist="constant", value=2.0)
     concurrency: Annotated[int, Field(ge=1)] = 8
     readiness_probe: Probe | None = None
+    liveness_probe: LivenessProbe | None = None
     lifecycle: Lifecycle | None = None
     termination_grace_period_seconds: Duration = 30.0
     crash_loop_back_off: Duration = Field(10.0, description="first restart back-off; doubles to 5m")
@@ -72,7 +90,7 @@ class Balancer(Strict):
 
 class RollingUpdate(Strict):
     max_surge: IntOrPercent = "25%"
-    max_unavailable: IntOrPercent = "25%"
+    max_unavailable: MaxUnavailable = "25%"
 
 
 #: Strategy block key → strategy type; Kubernetes' own types use ``type:``.
@@ -142,6 +160,17 @@ class Strategy(Strict):
         return self.rolling_update or RollingUpdate()
 
     @property
+    def kubernetes(self) -> Strategy:
+        """The Deployment's own ``spec.strategy``: this one when it is Recreate or
+        RollingUpdate, else Kubernetes' default (RollingUpdate, 25% / 25%).
+
+        A progressive block (Argo, Flagger, shadow) is not a Deployment strategy: Flagger's
+        primary and a promoted shadow roll out with this, so a block behaves the same in
+        ``service.strategy`` as in ``plan[].strategy``.
+        """
+        return self if self.type in ("Recreate", "RollingUpdate") else Strategy()
+
+    @property
     def label(self) -> str:
         if self.type == "Recreate":
             return "Recreate"
@@ -173,6 +202,10 @@ class Service(Strict):
     replicas: Annotated[int, Field(ge=0)] = 3
     min_ready_seconds: Duration = 0.0
     progress_deadline_seconds: Duration | None = 600.0
+    revision_history_limit: Annotated[int, Field(ge=0)] = Field(
+        10, description="old replica sets kept for rollout undo (apps/v1 default 10)"
+    )
+    autoscaler: Autoscaler | None = None
     strategy: Strategy = Strategy()
     pod: PodSpec = PodSpec()
     balancer: Balancer = Balancer()

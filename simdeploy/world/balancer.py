@@ -147,13 +147,23 @@ class Balancer:
         if pod not in self.members:
             self.members.add(pod)
             self.endpoints.append(pod)
+            for g in self._groups_of(pod):
+                g.eps.append(pod)
             self.refresh()
 
     def remove(self, pod: Pod) -> None:
         if pod in self.members:
             self.members.discard(pod)
             self.endpoints.remove(pod)
+            for g in self._groups_of(pod):
+                g.eps.remove(pod)
             self.refresh()
+
+    def _groups_of(self, pod: Pod) -> list[_Group]:
+        """The groups (every one made so far) that select ``pod``: each keeps its endpoints
+        up to date on every add and remove, so a refresh need not select them again."""
+        name = pod.rs.name
+        return [g for names, g in self._group_cache.items() if names is None or name in names]
 
     def set_routing(self, routing: Routing) -> None:
         if routing != self.routing:
@@ -167,15 +177,16 @@ class Balancer:
         return [p for p in self.endpoints if p.rs.name in names]
 
     def _group(self, names: frozenset[str] | None) -> _Group:
-        """The group of ``names`` with fresh endpoints; its round-robin position is kept."""
+        """The group of ``names``; made with its endpoints the first time, then kept (its
+        endpoints in ``endpoints`` order, and its round-robin position)."""
         g = self._group_cache.get(names)
         if g is None:
-            g = self._group_cache[names] = _Group([])
-        g.eps = self._select(names)
+            g = self._group_cache[names] = _Group(self._select(names))
         return g
 
     def refresh(self) -> None:
-        """Rebuild the routing groups, re-evaluate the downtime clock, tell watchers."""
+        """Point routing at the current table's groups, re-evaluate the downtime clock,
+        tell watchers. O(1) per group unless no endpoint serves (then O(endpoints))."""
         r = self.routing
         if r.groups is None:
             self._single = self._group(r.selector)
@@ -192,7 +203,9 @@ class Balancer:
         self._cohort = self._group(r.cohort[1]) if r.cohort else None
         self.mirror_group = self._group(r.mirror.to) if r.mirror else None
         now = self.env.now
-        serving = any(p.can_serve(now) for p in self.user_endpoints())
+        targets = r.user_targets()  # no list built: any() stops at the first that serves
+        eps = self.endpoints
+        serving = any(p.can_serve(now) for p in eps if targets is None or p.rs.name in targets)
         if serving and self._down_since is not None:
             self.downtime_s += now - self._down_since
             self._down_since = None

@@ -1,7 +1,9 @@
 """Pods and replica sets with the Kubernetes lifecycle.
 
 A pod goes Pending → scheduled → container started → (warm-up) → Ready by its
-readiness probe → Available after ``minReadySeconds``. Deletion makes it Terminating:
+readiness probe → Available after ``minReadySeconds``. A liveness probe that fails
+``failureThreshold`` times in a row restarts the container, after the kubelet's
+CrashLoopBackOff (:mod:`simdeploy.rules.restart_backoff`). Deletion makes it Terminating:
 the endpoint is removed after the propagation delay while, concurrently, the kubelet
 runs preStop, sends SIGTERM (the app stops accepting and drains) and SIGKILLs what is
 left at the grace period. Each of these is a plain SimPy generator with an explicit
@@ -9,7 +11,8 @@ left at the grace period. Each of these is a plain SimPy generator with an expli
 in-flight ones back to the data plane through ``Cluster.kill_in_flight``.
 
 The ReplicaSet "controller" is ``Cluster.scale``: it creates or deletes pods at once to
-match ``spec_replicas``, deleting the pods Kubernetes would delete first.
+match ``spec_replicas``, deleting the pods Kubernetes would delete first. A deleted replica
+set (revision history cleanup) is forgotten once its last pod is gone.
 """
 
 from __future__ import annotations
@@ -23,6 +26,8 @@ import numpy as np
 import simpy
 
 from simdeploy.rules.deployment_status import is_pod_available
+from simdeploy.rules.restart_backoff import BackoffEntry, restart_at
+from simdeploy.world.pod_index import IndexState, PodIndex, indexed
 
 if TYPE_CHECKING:
     from simdeploy.spec.service import PodSpec
@@ -67,20 +72,31 @@ class Pod:
     concurrency: int = 1
     phase: str = PENDING
     scheduled: bool = False
+    #: When the current container started (moves on each restart).
     started_at: float | None = None
+    #: ``status.startTime``: the first container start (kept across restarts).
+    start_time: float | None = None
     warm_at: float = float("inf")
     unhealthy_at: float = float("inf")
     bug_from: float = float("inf")
     ready: bool = False
     ready_since: float | None = None
+    #: When the Ready condition last flipped (its lastTransitionTime), for the autoscaler.
+    ready_changed_at: float | None = None
     accepting: bool = False
+    #: The container is running (False before it starts and while it waits to restart).
+    container_running: bool = False
     restarts: int = 0
+    #: The kubelet's restart back-off for this pod's container (liveness restarts).
+    back_off: BackoffEntry | None = None
     deleted_at: float | None = None
     # data plane state: busy workers, queued requests, requests in service
     busy: int = 0
     queue: deque[Any] = field(default_factory=deque)
     in_flight: set[Any] = field(default_factory=set)
     drained: simpy.Event | None = None
+    #: Creation order in the cluster (the pod list's order, the deletion rank's last rule).
+    serial: int = 0
 
     @property
     def terminating(self) -> bool:
@@ -98,6 +114,20 @@ class Pod:
         return is_pod_available(self.ready, self.ready_since, min_ready_s, now)
 
 
+def _index_state(pod: Pod) -> IndexState:
+    """(active, Ready, rank key) for the replica set's :class:`PodIndex`; the key of a
+    scheduled, running, Ready pod sorts in the reverse of :func:`_deletion_rank`'s order."""
+    active, ready, since = pod.deleted_at is None, pod.ready, pod.ready_since
+    if active and ready and since is not None and pod.scheduled and pod.phase == RUNNING:
+        return active, ready, (since, pod.restarts, pod.created_at, -pod.serial)
+    return active, ready, None
+
+
+#: The pod state that replica set counts and the deletion order depend on.
+for _name in ("phase", "scheduled", "ready", "ready_since", "restarts", "deleted_at", "created_at"):
+    setattr(Pod, _name, indexed(_name, _index_state))
+
+
 @dataclass(eq=False)
 class ReplicaSet:
     """A replica set of one version. ``pods`` holds every pod not yet gone."""
@@ -109,6 +139,14 @@ class ReplicaSet:
     spec_replicas: int = 0
     pods: list[Pod] = field(default_factory=list)
     owner: str = "app"
+    #: ``deployment.kubernetes.io/desired-replicas`` and ``max-replicas``: the Deployment's
+    #: replicas and replicas + maxSurge when its controller last sized this replica set.
+    desired_replicas_annotation: int | None = None
+    max_replicas_annotation: int | None = None
+    #: Deleted (revision history cleanup); kept only until its last pod is gone.
+    deleted: bool = False
+    #: Counts and deletion order of ``pods``, kept up to date as they change.
+    index: PodIndex = field(default_factory=PodIndex, repr=False)
 
     def active(self) -> list[Pod]:
         """Pods the RS controller counts: not terminating (deletion frees budget at once)."""
@@ -116,10 +154,33 @@ class ReplicaSet:
 
     def counts(self, min_ready_s: float, now: float) -> tuple[int, int, int]:
         """(replicas, ready, available) over active pods, as in ReplicaSet status."""
-        act = self.active()
-        ready = sum(1 for p in act if p.ready)
-        avail = sum(1 for p in act if p.available(min_ready_s, now))
-        return len(act), ready, avail
+        index = self._index()
+        avail = index.count_available(min_ready_s, now)
+        if avail is None:
+            avail = sum(1 for p in self.active() if p.available(min_ready_s, now))
+        return index.active, index.active_ready, avail
+
+    @property
+    def n_active(self) -> int:
+        """``len(self.active())``, counted as pods change."""
+        return self._index().active
+
+    @property
+    def n_ready(self) -> int:
+        """Pods of ``pods`` that are Ready (terminating ones included)."""
+        return self._index().ready
+
+    def deletion_order(self, k: int, now: float) -> list[Pod]:
+        """The ``k`` active pods Kubernetes deletes first, in that order."""
+        return self._index().deletion_order(k, now, _deletion_rank, self.active)
+
+    def _index(self) -> PodIndex:
+        """The index, rebuilt if ``pods`` was changed behind its back."""
+        if len(self.index) != len(self.pods):
+            self.index = PodIndex()
+            for pod in self.pods:
+                self.index.update(pod, *_index_state(pod))
+        return self.index
 
 
 def _deletion_rank(pod: Pod, now: float) -> tuple[float, ...]:
@@ -183,7 +244,7 @@ class Cluster:
         Rollout; ``app-canary``: Flagger's canary; ``app-shadow``: a shadow), created at 0
         replicas if it does not exist. Its name is ``<owner>-<version>``."""
         for rs in self.replica_sets:
-            if rs.version == version and rs.owner == owner:
+            if rs.version == version and rs.owner == owner and not rs.deleted:
                 return rs
         self._revision += 1
         rs = ReplicaSet(f"{owner}-{version}", version, self._revision, self.env.now, owner=owner)
@@ -212,6 +273,16 @@ class Cluster:
         self.balancer.on_change.append(check)
         return ev
 
+    def delete_replica_set(self, rs: ReplicaSet, message: str = "") -> None:
+        """Delete a replica set scaled to 0 (its terminating pods finish on their own)."""
+        if rs.deleted:
+            return
+        rs.deleted = True
+        self.recorder.event(self.env.now, "ReplicaSetDeleted", rs.name, rs.version, message)
+        if not rs.pods:
+            self.replica_sets.remove(rs)
+        self.notify()
+
     def bump_revision(self, rs: ReplicaSet) -> None:
         """An old RS that becomes new again (rollout undo) gets the next revision."""
         self._revision += 1
@@ -230,16 +301,13 @@ class Cluster:
                 f"scaled {'up' if replicas > old else 'down'} from {old} to {replicas}"
                 + (f" ({reason})" if reason else ""),
             )
-        active = rs.active()
+        active = rs.n_active
         owned = [r for r in self.replica_sets if r.owner == rs.owner]
-        if len(active) < replicas:
-            for _ in range(replicas - len(active)):
+        if active < replicas:
+            for _ in range(replicas - active):
                 self._create_pod(rs)
-        elif len(active) > replicas:
-            now = self.env.now
-            for pod in sorted(active, key=lambda p: _deletion_rank(p, now))[
-                : len(active) - replicas
-            ]:
+        elif active > replicas:
+            for pod in rs.deletion_order(active - replicas, self.env.now):
                 self.delete_pod(pod)
         if old != replicas:
             self.scale_log.append(
@@ -250,7 +318,7 @@ class Cluster:
                     rs.version,
                     replicas,
                     sum(r.spec_replicas for r in owned),
-                    sum(len(r.active()) for r in owned),
+                    sum(r.n_active for r in owned),
                 )
             )
         self.notify()
@@ -261,12 +329,15 @@ class Cluster:
         for _ in range(replicas):
             pod = self._new_pod(rs)
             pod.scheduled, pod.phase, pod.accepting = True, RUNNING, True
-            pod.started_at, pod.warm_at = -3600.0, -3600.0
-            pod.ready, pod.ready_since = True, -3600.0
+            pod.started_at, pod.warm_at, pod.start_time = -3600.0, -3600.0, -3600.0
+            pod.ready, pod.ready_since, pod.ready_changed_at = True, -3600.0, -3600.0
+            pod.container_running = True
             pod.unhealthy_at = pod.model.unhealthy_time(0.0)
             pod.bug_from = pod.model.bug_time(0.0)
             self.balancer.add(pod)
             self.env.process(self._probe(pod))
+            if self.spec.liveness_probe is not None:
+                self.env.process(self._liveness(pod))
 
     def notify(self) -> None:
         for cb in self.on_change:
@@ -287,8 +358,10 @@ class Cluster:
             rs,
             self.env.now,
             concurrency=self.spec.concurrency,
+            serial=self._serial,
         )
         rs.pods.append(pod)
+        rs.index.update(pod, *_index_state(pod))
         self._count_pods(+1)
         return pod
 
@@ -315,11 +388,16 @@ class Cluster:
         if model.crash_on_start:
             yield from self._crash_loop(pod)
         else:
+            if self.spec.liveness_probe is not None:
+                self.env.process(self._liveness(pod))
             yield from self._probe(pod)
 
     def _start_container(self, pod: Pod) -> None:
         now = self.env.now
         pod.phase, pod.started_at, pod.accepting = RUNNING, now, True
+        pod.container_running = True
+        if pod.start_time is None:
+            pod.start_time = now
         pod.warm_at = now + pod.model.warmup_s
         pod.unhealthy_at = pod.model.unhealthy_time(now)
         pod.bug_from = pod.model.bug_time(now)
@@ -340,6 +418,7 @@ class Cluster:
             if pod.terminating:
                 return
             pod.accepting = False
+            pod.container_running = False
             pod.restarts += 1
             self.set_ready(pod, False)
             self.recorder.event(
@@ -382,6 +461,86 @@ class Cluster:
                     self.set_ready(pod, False)
             yield env.timeout(probe.period_seconds)
 
+    def _liveness(self, pod: Pod) -> Generator[simpy.Event, Any, None]:
+        """The kubelet's liveness prober (``pkg/kubelet/prober/worker.go``, ``doProbe``).
+
+        Ticks every ``periodSeconds`` from ``initialDelaySeconds`` after the first container
+        start; a tick is skipped while the container is not running or has run for less than
+        ``initialDelaySeconds`` (whole seconds), and probing stops when the pod is deleted.
+        The result starts as Success; a tick fails once the app has gone unhealthy (the
+        version's ``unhealthyAfter``). ``failureThreshold`` consecutive failures kill the
+        container, and the worker holds until a new container runs. E.g. period 5 s,
+        threshold 3, unhealthy 60 s after start: failures at about 60, 65, 70 s → killed at
+        70 s, restarted at once (the first restart has no back-off), then after 10 s, 20 s...
+        """
+        probe = self.spec.liveness_probe
+        assert probe is not None
+        env = self.env
+        started = pod.started_at if pod.started_at is not None else env.now
+        first = started + probe.initial_delay_seconds
+        if first > env.now:
+            yield env.timeout(first - env.now)
+        last_ok, run = True, 0
+        container = pod.restarts
+        on_hold = False
+        while not pod.terminating:
+            if pod.container_running and pod.started_at is not None:
+                if pod.restarts != container:  # a new container: probe it afresh
+                    container, on_hold = pod.restarts, False
+                ran = int(env.now - pod.started_at + 1e-9)
+                if not on_hold and ran >= probe.initial_delay_seconds:
+                    ok = env.now < pod.unhealthy_at
+                    run = run + 1 if ok == last_ok else 1
+                    last_ok = ok
+                    if not ok:
+                        self.recorder.event(
+                            env.now, "Unhealthy", pod.name, pod.version, "Liveness probe failed"
+                        )
+                        if run >= probe.failure_threshold:
+                            on_hold, run = True, 0
+                            self._kill_container(pod)
+            yield env.timeout(probe.period_seconds)
+
+    def _kill_container(self, pod: Pod) -> None:
+        """Kill a container that failed its liveness probe and restart it after the kubelet's
+        back-off (``doBackOff``). What it had accepted fails as ``killed_in_flight``; the pod is
+        NotReady until the new container passes its readiness probe."""
+        env, now = self.env, self.env.now
+        pod.container_running = False
+        pod.accepting = False
+        killed = self.kill_in_flight(pod)
+        self.recorder.event(
+            now,
+            "Killing",
+            pod.name,
+            pod.version,
+            f"container failed liveness probe, will be restarted ({killed} requests killed)",
+        )
+        self.set_ready(pod, False)
+        self.balancer.refresh()
+        at, waited, pod.back_off = restart_at(
+            pod.back_off, now, self.spec.crash_loop_back_off, MAX_BACK_OFF_S
+        )
+        if waited > 0:
+            self.recorder.event(
+                now,
+                "BackOff",
+                pod.name,
+                pod.version,
+                f"back-off {waited:g}s restarting failed container",
+            )
+
+        def restart(_e: simpy.Event | None = None) -> None:
+            if pod.terminating:
+                return
+            pod.restarts += 1
+            self._start_container(pod)
+
+        if at > now:
+            env.timeout(at - now).callbacks.append(restart)
+        else:
+            restart()
+
     def set_ready(self, pod: Pod, ready: bool) -> None:
         """Flip the Ready condition; the endpoint follows after the propagation delay."""
         if pod.ready == ready:
@@ -389,6 +548,7 @@ class Cluster:
         now = self.env.now
         pod.ready = ready
         pod.ready_since = now if ready else None
+        pod.ready_changed_at = now
         self.recorder.event(now, "Ready" if ready else "NotReady", pod.name, pod.version)
         if ready:
             self.balancer.add_later(pod)
@@ -444,7 +604,11 @@ class Cluster:
     def _gone(self, pod: Pod) -> None:
         pod.phase = GONE
         pod.accepting = False
+        pod.container_running = False
         pod.rs.pods.remove(pod)
+        pod.rs.index.remove(pod)
+        if pod.rs.deleted and not pod.rs.pods and pod.rs in self.replica_sets:
+            self.replica_sets.remove(pod.rs)
         self._count_pods(-1)
         self.recorder.event(self.env.now, "Deleted", pod.name, pod.version)
         self.balancer.refresh()

@@ -37,6 +37,7 @@ from simdeploy.rules.compatibility import check_request
 from simdeploy.rules.pg_locks import LockMode, conflicts, request_lock
 from simdeploy.rules.schema import ConstraintKind, Schema
 from simdeploy.rules.schema_changes import SchemaChangeError, apply
+from simdeploy.spec.metrics import FIRST_PHASE
 from simdeploy.world import recorder as rec
 
 if TYPE_CHECKING:
@@ -138,7 +139,7 @@ class Database:
     rows: dict[str, int] = field(default_factory=dict)
     missing: dict[tuple[str, str], int] = field(default_factory=dict)
     lock_wait_s: float = 0.0
-    phase: str = "before"
+    phase: str = FIRST_PHASE
     migrations: list[str] = field(default_factory=list)
     pending: tuple[Schema, Schema] | None = None
 
@@ -307,7 +308,7 @@ class Database:
         every operation was applied.
         """
         env, r = self.env, self.recorder
-        name = action.name or f"migration@{env.now:g}s"
+        name = action.phase_name
         self.phase = name
         self.migrations.append(name)
         r.event(
@@ -418,7 +419,7 @@ class Database:
         and triggers keep both sides written (so nothing is left unwritten). Nothing is
         dropped or renamed physically until :meth:`complete`."""
         env, r = self.env, self.recorder
-        name = action.name or f"pgroll@{env.now:g}s"
+        name = action.phase_name
         before = self.schema
         after = before
         try:

@@ -116,12 +116,15 @@ def peak_rate(profile: Profile) -> float:
 
 
 def arrivals(
-    profile: Profile, spec: Traffic, rng: np.random.Generator
+    profile: Profile, spec: Traffic, rng: np.random.Generator, end_s: float = math.inf
 ) -> Iterator[tuple[float, int, bool]]:
-    """Endless (gap, user, write) triples of a Poisson process following ``profile``.
+    """(gap, user, write) triples of a Poisson process following ``profile``, until the
+    first candidate at or after ``end_s`` (s; endless by default).
 
     Non-constant rates use thinning: candidates at the peak rate, each kept with
-    probability rate(t) / peak. Gaps are in seconds from the previous kept arrival.
+    probability rate(t) / peak. Gaps are in seconds from the previous kept arrival. The end
+    matters there: after a last step of rate 0 every candidate is dropped, and without it
+    the search for the next arrival would never end.
     """
     peak = peak_rate(profile)
     if peak <= 0:
@@ -147,6 +150,8 @@ def arrivals(
         ):
             t += gap
             pending += gap
+            if t >= end_s:
+                return
             if keep is not None and keep[i] * peak >= rate_at(profile, t):
                 continue
             yield pending, user, write
@@ -171,7 +176,7 @@ class DataPlane:
         self.timeout_s = traffic.timeout
         self.end_s = end_s
         self.no_pod = len(recorder.versions)
-        self._arrivals = arrivals(traffic.rate_profile, traffic, rng)
+        self._arrivals = arrivals(traffic.rate_profile, traffic, rng, end_s)
         self.db: Database | None = None
         self.flags: Flags | None = None
         self._flag_sets: dict[str, tuple[FlagRuntime, ...]] = {}

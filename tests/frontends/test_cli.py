@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from simdeploy import Scenario, ScenarioError, load_scenario, simulate
 from simdeploy.cli import main
 from simdeploy.spec.metrics import SUMMARY_FIELDS
 from tests.conftest import base_dict
@@ -189,12 +190,150 @@ def test_missing_file_exits_2(capsys) -> None:
     assert "no such scenario file" in capsys.readouterr().err
 
 
-def test_bad_option_exits_2(capsys, small_file: Path) -> None:
-    with pytest.raises(SystemExit) as exc:
-        main(["compare", str(small_file), "--seeds", "many"])
-    assert exc.value.code == 2
-    assert main(["compare", str(small_file), "--seeds", "0"]) == 2
-    assert "--seeds: must be at least 1" in capsys.readouterr().err
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["compare", "{f}", "--seeds", "many"], "argument --seeds: expected an integer >= 1"),
+        (["compare", "{f}", "--seeds", "0"], "argument --seeds: expected an integer >= 1"),
+        (["compare", "{f}", "--seeds", "1000000"], "and <= 1,000, got '1000000'"),
+        (["compare", "{f}", "--jobs", "-1"], "argument --jobs: expected an integer >= 1"),
+        (["run", "{f}", "--seed", "-1"], "argument --seed: expected an integer >= 0, got '-1'"),
+        (["check", "{f}", "--seed", "1.5"], "argument --seed: expected an integer >= 0"),
+        (["run", "{f}", "--plot", "{d}/out.xyz"], "--plot: {d}/out.xyz: cannot write a figure"),
+        (["run", "{f}", "--plot", "{d}/noext"], "--plot: {d}/noext: cannot write a figure"),
+        (["compare", "{f}", "--plot", "{d}/c.pgf"], "--plot: {d}/c.pgf: cannot write a figure"),
+        (["run", "{f}", "--csv", "{d}"], "--csv: {d}: is a directory"),
+        (["run", "{f}", "--events", "{d}"], "--events: {d}: is a directory"),
+        (["compare", "{f}", "--csv", "{d}"], "--csv: {d}: is a directory"),
+        (["run", "{f}", "--csv", "{f}/t.csv"], "--csv: {f}/t.csv: {f} is a file, not a folder"),
+        (["run", "{f}", "--events", ""], "--events: expected a file path"),
+        (["run", "{d}"], "{d}: is a directory, not a scenario file"),
+        (["bogus"], "argument command: invalid choice: 'bogus'"),
+    ],
+    ids=lambda v: " ".join(v) if isinstance(v, list) else "",
+)
+def test_bad_option_exits_2_naming_the_option(
+    argv: list[str], message: str, small_file: Path, tmp_path: Path, capsys
+) -> None:
+    """Every bad option is one line on stderr naming the option (and the path), exit 2,
+    returned by main() (argparse's own exit is caught), and nothing is written."""
+    fill = {"f": str(small_file), "d": str(tmp_path)}
+    assert main([a.format(**fill) for a in argv]) == 2
+    cap = capsys.readouterr()
+    lines = cap.err.strip().splitlines()
+    assert len(lines) == 1, cap.err
+    assert lines[0].startswith("simdeploy: error: ") and message.format(**fill) in lines[0]
+    assert "Traceback" not in cap.err and cap.out == ""
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["small.yaml"]
+
+
+def test_output_options_checked_before_the_run(small_file: Path, tmp_path: Path, capsys) -> None:
+    """A bad --plot fails at once, before the simulation: --csv is not written either."""
+    csv = tmp_path / "t.csv"
+    assert main(["run", str(small_file), "--csv", str(csv), "--plot", str(tmp_path / "x")]) == 2
+    assert not csv.exists()
+    assert "--plot" in capsys.readouterr().err
+
+
+def test_help_returns_0(capsys) -> None:
+    assert main(["--help"]) == 0
+    assert "validate" in capsys.readouterr().out
+
+
+def test_validate_reports_each_file(small_file: Path, tmp_path: Path, capsys) -> None:
+    """Good files get their ok line, each bad file its own error lines; exit 2 if any is bad."""
+    latin1 = tmp_path / "latin1.yaml"
+    latin1.write_bytes(small_file.read_text().replace("small", "caf\xe9").encode("latin-1"))
+    dup = tmp_path / "dup.yaml"
+    dup.write_text(small_file.read_text() + "name: again\n")
+    files = [small_file, latin1, dup, small_file]
+    assert main(["validate", *map(str, files)]) == 2
+    cap = capsys.readouterr()
+    assert cap.out.splitlines() == [f"{small_file}: ok (small, 1 plan actions)"] * 2
+    err = cap.err.splitlines()
+    assert len(err) == 2
+    assert err[0].startswith(f"simdeploy: error: {latin1}: not UTF-8 text: byte 0xe9 at line")
+    assert err[1].startswith(f"simdeploy: error: {dup}: name: duplicate key (lines 1 and ")
+
+
+MARKUP = "[/bold] [red]x :smile: $x^$ \\[b]"
+
+
+def test_user_text_is_never_markup(tmp_path: Path, capsys) -> None:
+    """Rich markup, emoji codes and mathtext in names, variant keys and paths are printed
+    (and drawn) as written by run, compare, check and validate: no MarkupError, no emoji,
+    no mathtext parse error."""
+    folder = tmp_path / "[b] [red] :x:"
+    folder.mkdir()
+    f = write(
+        folder,
+        "m.yaml",
+        base_dict(
+            name=MARKUP,
+            simulation={"duration": "20s"},
+            compare={MARKUP: {"type": "Recreate"}, "$a$ [/]": {"type": "RollingUpdate"}},
+            expect={"errors": ">= 0", "downtime_s": "< 0"},
+        ),
+    )
+    assert main(["validate", str(f)]) == 0
+    assert capsys.readouterr().out == f"{f}: ok ({MARKUP}, 1 plan actions)\n"
+    assert main(["run", str(f), "--plot", str(tmp_path / "t.png")]) == 0
+    assert f"{MARKUP} (seed 3)" in capsys.readouterr().out
+    assert main(["compare", str(f), "--plot", str(tmp_path / "c.svg")]) == 0
+    out = capsys.readouterr().out
+    assert MARKUP in out and "$a$ [/]" in out
+    assert (tmp_path / "t.png").stat().st_size > 1000 and (tmp_path / "c.svg").exists()
+    assert main(["check", str(f)]) == 1
+    out = capsys.readouterr().out
+    assert f"{f}: FAIL (1/2 expectations)" in out and "FAIL downtime_s < 0.0" in out
+    assert main(["run", str(f), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["name"] == MARKUP
+
+
+def test_error_lines_are_not_markup(tmp_path: Path, capsys) -> None:
+    """A file path with brackets and a message quoting user text come out verbatim."""
+    folder = tmp_path / "[bold]x[red]"
+    folder.mkdir()
+    f = write(folder, "a.yaml", base_dict(service={"version": "[/v9]"}))
+    assert main(["validate", str(f)]) == 2
+    err = capsys.readouterr().err
+    assert f"{f}: service.version: unknown version '[/v9]'" in err
+
+
+@pytest.mark.parametrize(
+    ("over", "line"),
+    [
+        ({"traffic": {"rate": float("inf")}}, "traffic.rate: Input should be a finite number"),
+        ({"simulation": {"bucket": 1e-9}}, "simulation.bucket: too large to simulate: "),
+        ({"service": {"replicas": -1}}, "service.replicas: Input should be greater than or equal"),
+    ],
+    ids=["rate-inf", "bucket-1e-9", "replicas-negative"],
+)
+def test_library_raises_the_line_the_cli_prints(
+    over: dict, line: str, tmp_path: Path, capsys
+) -> None:
+    """The CLI prints ``simdeploy: error: `` + each line of the library's ScenarioError:
+    from ``load_scenario`` (with the path), and from ``simulate`` on a ``model_copy`` that
+    holds the same bad value (without a path: no file)."""
+    f = tmp_path / "bad.yaml"
+    f.write_text(yaml.safe_dump(base_dict(**over)))
+    assert main(["validate", str(f)]) == 2
+    printed = capsys.readouterr().err.splitlines()
+    with pytest.raises(ScenarioError) as exc:
+        load_scenario(f)
+    assert printed == [f"simdeploy: error: {e}" for e in exc.value.errors]
+    assert printed[0].startswith(f"simdeploy: error: {f}: {line}")
+
+    good = Scenario.parse(base_dict())
+    section, values = next(iter(over.items()))
+    copy = good.model_copy(
+        update={section: getattr(good, section).model_copy(update=values)}
+    )  # skips validation
+    with pytest.raises(ScenarioError) as exc:
+        simulate(copy)
+    assert [f"{f}: {e}" for e in exc.value.errors] == [
+        p.removeprefix("simdeploy: error: ") for p in printed
+    ]
 
 
 def test_module_entry_point(small_file: Path) -> None:

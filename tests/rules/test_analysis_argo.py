@@ -814,6 +814,57 @@ FOREVER = dict(interval=60)
             'Metric "a" assessed Failed due to',
             id="terminated-with-failure-failed",
         ),
+        # no limit violated: no reason (assessMetricFailureInconclusiveOrError says nothing)
+        pytest.param(
+            [
+                dict(name="latency", phases=[S]),
+                dict(
+                    name="success-rate",
+                    phases=[S, F],
+                    interval=60,
+                    count=2,
+                    failure_limit=-1,
+                    consecutive_success_limit=2,
+                ),
+            ],
+            False,
+            F,
+            "",
+            id="upstream-TestAssessRunStatus-ensure we take the worst of the completed metrics",
+        ),
+        pytest.param(
+            [
+                dict(
+                    name="m",
+                    phases=[F, S, S, F, S],
+                    interval=60,
+                    count=5,
+                    failure_limit=2,
+                    consecutive_success_limit=3,
+                )
+            ],
+            False,
+            INC,
+            "",
+            id="count-reached-inconclusive-states-no-reason",
+        ),
+        pytest.param(
+            [
+                dict(name="a", phases=[INC], inconclusive_limit=0),
+                dict(
+                    name="b",
+                    phases=[S, F],
+                    interval=60,
+                    count=2,
+                    failure_limit=-1,
+                    consecutive_success_limit=2,
+                ),
+            ],
+            False,
+            F,
+            'Metric "a" assessed Inconclusive due to inconclusive (1) > inconclusiveLimit (0)',
+            id="worse-metric-without-reason-keeps-the-earlier-message",
+        ),
     ],
 )
 def test_assess_run(
@@ -852,15 +903,15 @@ def test_run_message_carries_the_error_message() -> None:
     )
 
 
-def test_count_reached_inconclusive_is_explained() -> None:
+def test_count_reached_without_a_limit_violated_has_no_message() -> None:
+    """Upstream logs "ConsecutiveSuccessLimit (3) Not Reached and FailureLimit (2) Not
+    Violated" but the run's message stays empty: only a violated limit gives a reason."""
     m = metric(
         phases=[F, S, S, F, S], interval=60, count=5, failure_limit=2, consecutive_success_limit=3
     )
-    assert assess_run([m]) == (
-        INC,
-        'Metric "m" assessed Inconclusive due to consecutiveSuccessLimit (3) not reached and '
-        "failureLimit (2) not violated",
-    )
+    assert m.phase is INC
+    assert m.limit_message() == ""
+    assert assess_run([m]) == (INC, "")
 
 
 def test_assess_run_needs_unique_metrics() -> None:

@@ -1,11 +1,14 @@
 """Table tests for simdeploy.rules.canary_traffic (Argo's canary behind a traffic router).
 
-Rows marked "upstream" are ported from argoproj/argo-rollouts ``utils/replicaset/canary_test.go``
-(TestCalculateReplicaCountsForCanaryTrafficRouting,
-TestCalculateReplicaCountsForCanaryTrafficRoutingDynamicScale, TestTrafficWeightToReplicas),
-the row id keeping the upstream test name. Rows marked "research" pin the worked examples of
-/work/shared/research/argo_flagger.md §3 and §7; the abort-weight rows follow §3.4 and the
-texts of issue #4898 and PRs #1794, #4035 and #4900.
+Rows marked "upstream" are ported from argoproj/argo-rollouts (v1.10.0-rc1, commit 9f8d111):
+``utils/replicaset/canary_test.go`` (TestCalculateReplicaCountsForCanary,
+TestCalculateReplicaCountsForCanaryTrafficRouting,
+TestCalculateReplicaCountsForCanaryTrafficRoutingDynamicScale, TestTrafficWeightToReplicas,
+TestGetDesiredCanaryWeightOnAbortWithScaleDownDelay) and ``rollout/trafficrouting_test.go``
+(TestDynamicScaling*WhenAborted, TestCheckReplicasAvailableWithReplicaProgressThreshold,
+TestCheckReplicasAvailableWithCustomMaxTrafficWeight), the row id keeping the upstream test
+name. Rows marked "research" pin the worked examples of /work/shared/research/argo_flagger.md
+§3 and §7.
 """
 
 from typing import Any
@@ -14,11 +17,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from simdeploy.rules.canary_math import CanaryRS, ReplicaProgressThreshold
 from simdeploy.rules.canary_traffic import (
     SetCanaryScale,
-    abort_weight_with_dynamic_stable_scale,
+    calculate_desired_weight_on_abort,
     calculate_replica_counts_for_traffic_routed_canary,
     check_min_pods_per_replica_set,
+    check_replicas_available,
+    desired_canary_weight_on_abort,
     legacy_abort_weight_with_dynamic_stable_scale,
     traffic_weight_to_replicas,
 )
@@ -77,6 +83,21 @@ from simdeploy.rules.canary_traffic import (
         pytest.param(
             1,
             0,
+            {
+                "set_canary_scale": SetCanaryScale(replicas=1),
+                "aborted": True,
+                "abort_scale_down_delay_seconds": 0.0,
+                "dynamic_stable_scale": True,
+                "set_weights": [50],
+                "stable": CanaryRS("stable", 1, 1),
+                "canary": CanaryRS("canary", 1, 1),
+            },
+            (1, 1),
+            id="aborted-delay-0-set-canary-scale-beats-the-ladder",
+        ),
+        pytest.param(
+            1,
+            0,
             {"set_canary_scale": SetCanaryScale(replicas=1), "aborted": True},
             (0, 1),
             id="aborted-default-delay-drops-set-canary-scale",
@@ -91,7 +112,22 @@ from simdeploy.rules.canary_traffic import (
         pytest.param(10, 10, {}, (1, 10), id="upstream-traffic-routing-R10-w10"),
         pytest.param(10, 0, {"min_pods_per_replica_set": 2}, (0, 10), id="min-pods-keeps-zero"),
         pytest.param(
-            1, 20, {"min_pods_per_replica_set": 2}, (2, 1), id="min-pods-not-capped-at-replicas"
+            1,
+            100,
+            {"min_pods_per_replica_set": 2, "promote_full": True},
+            (1, 1),
+            id="upstream-Cap MinPodsPerReplicaSet when it exceeds rollout replicas with "
+            "trafficRouting",
+        ),
+        pytest.param(
+            1, 20, {"min_pods_per_replica_set": 2}, (1, 1), id="min-pods-capped-at-replicas"
+        ),
+        pytest.param(
+            3,
+            10,
+            {"min_pods_per_replica_set": 5, "dynamic_stable_scale": True},
+            (3, 3),
+            id="min-pods-capped-at-replicas-both-sides",
         ),
         pytest.param(10, 33, {}, (4, 10), id="canary-is-ceil-of-weight"),
         pytest.param(
@@ -145,13 +181,30 @@ def test_calculate_replica_counts_for_traffic_routed_canary(
 @pytest.mark.parametrize(
     ("weight", "stable_weight", "canary_weight", "aborted", "expected"),
     [
-        pytest.param(10, 90, 10, False, (1, 9), id="upstream-dynamic-scale-down-stable"),
-        pytest.param(20, 90, 10, False, (2, 9), id="upstream-dynamic-desired-canary-above-actual"),
+        pytest.param(10, 90, 10, False, (1, 9), id="upstream-Should scale down stable"),
         pytest.param(
-            20, 80, 20, True, (2, 10), id="upstream-dynamic-abort-keeps-canary-with-traffic"
+            20,
+            90,
+            10,
+            False,
+            (2, 9),
+            id="upstream-Should take max of desired canary (20) > actual (10)",
         ),
         pytest.param(
-            20, 90, 10, True, (1, 10), id="upstream-dynamic-abort-reduces-canary-with-traffic"
+            20,
+            80,
+            20,
+            True,
+            (2, 10),
+            id="upstream-Should leave canary scaled up if there is still traffic to it on abort",
+        ),
+        pytest.param(
+            20,
+            90,
+            10,
+            True,
+            (1, 10),
+            id="upstream-Should reduce canary when there is less traffic to it on abort",
         ),
         pytest.param(
             20, None, None, False, (2, 8), id="research-dynamic-no-router-weights-recorded"
@@ -168,6 +221,8 @@ def test_traffic_routed_dynamic_stable_scale(
     aborted: bool,
     expected: tuple[int, int],
 ) -> None:
+    # No ReplicaSets passed: upstream's GetDesiredCanaryWeight needs both, so the abort weight
+    # is GetCurrentSetWeight's 0.
     result = calculate_replica_counts_for_traffic_routed_canary(
         10,
         weight,
@@ -178,6 +233,78 @@ def test_traffic_routed_dynamic_stable_scale(
         aborted=aborted,
     )
     assert result == expected
+
+
+@pytest.mark.parametrize(
+    ("stable", "canary", "expected"),
+    [
+        # E.g. if next step is to scale canary down to 2 and we have 10 replicas, we should
+        # scale stable up to 8: the ladder [20, 60] gives 20 (6 pods still serve, 60% would
+        # need 6), so stable = ceil(10 * 80%) = 8; the canary keeps the 6 pods of its 60%.
+        pytest.param(
+            CanaryRS("stable", 4, 4),
+            CanaryRS("canary", 6, 6),
+            (6, 8),
+            id="upstream-Should scale stable replica up depending on next expected canary "
+            "downscale step, if abort is true",
+        ),
+        pytest.param(
+            CanaryRS("stable", 4, 4),
+            CanaryRS("canary", 1, 1),
+            (6, 8),
+            id="upstream-Should scale stable replica up depending on available canary replicas, "
+            "if actual number of canaries is less than expected and abort is true",
+        ),
+        pytest.param(
+            CanaryRS("stable", 8, 4),
+            CanaryRS("canary", 2, 2),
+            (6, 8),
+            id="upstream-Should scale stable replica up depending on available stable replicas, "
+            "if abort is true",
+        ),
+        pytest.param(
+            None,
+            None,
+            (6, 10),
+            id="upstream-Should scale stable up as if canaries are scaled down to 0 if stable "
+            "and canary replicas not passed, and abort is true",
+        ),
+    ],
+)
+def test_traffic_routed_dynamic_stable_scale_abort_ladder(
+    stable: CanaryRS | None, canary: CanaryRS | None, expected: tuple[int, int]
+) -> None:
+    # Upstream: R=10, steps [setWeight 20, setWeight 60], router at 60/40, aborted.
+    result = calculate_replica_counts_for_traffic_routed_canary(
+        10,
+        60,
+        None,
+        True,
+        40,
+        60,
+        aborted=True,
+        set_weights=[20, 60],
+        stable=stable,
+        canary=canary,
+    )
+    assert result == expected
+
+
+def test_abort_ladder_moves_stable_one_rung_at_a_time() -> None:
+    # Not straight to full size: R=4, steps [25, 50, 75], aborted at 75 with stable 1/1 and
+    # the canary 3/3. The ladder says 50 (3 pods still serve; 75% needs 3, 50% needs 2), so
+    # stable goes to 2, not 4; once 2 are available and the canary is down to 2 → 25, stable 3.
+    steps = [25, None, 50, None, 75, None]
+    first = calculate_replica_counts_for_traffic_routed_canary(
+        4, 75, None, True, 25, 75, aborted=True, set_weights=steps,
+        stable=CanaryRS("s", 1, 1), canary=CanaryRS("c", 3, 3),
+    )  # fmt: skip
+    assert first == (3, 2)
+    later = calculate_replica_counts_for_traffic_routed_canary(
+        4, 75, None, True, 50, 50, aborted=True, set_weights=steps,
+        stable=CanaryRS("s", 2, 2), canary=CanaryRS("c", 2, 2),
+    )  # fmt: skip
+    assert later == (2, 3)
 
 
 @pytest.mark.parametrize(
@@ -199,16 +326,20 @@ def test_traffic_weight_to_replicas(
 
 
 @pytest.mark.parametrize(
-    ("count", "minimum", "expected"),
+    ("count", "minimum", "replicas", "expected"),
     [
-        pytest.param(1, 2, 2, id="raised"),
-        pytest.param(0, 2, 0, id="zero-stays-zero"),
-        pytest.param(5, 2, 5, id="above-minimum"),
-        pytest.param(1, None, 1, id="unset"),
+        pytest.param(1, 2, 10, 2, id="raised"),
+        pytest.param(0, 2, 10, 0, id="zero-stays-zero"),
+        pytest.param(5, 2, 10, 5, id="above-minimum"),
+        pytest.param(1, None, 10, 1, id="unset"),
+        pytest.param(1, 2, 1, 1, id="minimum-capped-at-replicas"),
+        pytest.param(2, 5, 3, 3, id="minimum-5-on-3-replicas-is-3"),
     ],
 )
-def test_check_min_pods_per_replica_set(count: int, minimum: int | None, expected: int) -> None:
-    assert check_min_pods_per_replica_set(count, minimum) == expected
+def test_check_min_pods_per_replica_set(
+    count: int, minimum: int | None, replicas: int, expected: int
+) -> None:
+    assert check_min_pods_per_replica_set(count, minimum, replicas) == expected
 
 
 # --------------------------------------------------------------------------------------------
@@ -216,49 +347,204 @@ def test_check_min_pods_per_replica_set(count: int, minimum: int | None, expecte
 # --------------------------------------------------------------------------------------------
 
 
-_STEPS = [10, 25, 50, 75]
+@pytest.mark.parametrize(
+    ("abort_delay", "stable_available", "expected"),
+    [
+        pytest.param(
+            None,
+            9,
+            10,
+            id="upstream-no explicit delay: weight is held up by canary size (progressive drain "
+            "unchanged)",
+        ),
+        pytest.param(
+            30,
+            5,
+            10,
+            id="upstream-explicit delay: weight steps down gradually while stable is scaling up",
+        ),
+        pytest.param(
+            30,
+            9,
+            0,
+            id="upstream-explicit delay: weight reaches zero once stable nearly covers "
+            "spec.Replicas (deadlock case)",
+        ),
+        pytest.param(
+            0,
+            9,
+            10,
+            id="upstream-explicit zero delay (leave canary up indefinitely): weight is held up "
+            "by canary size",
+        ),
+        pytest.param(
+            30.0,
+            9,
+            0,
+            id="explicit-means-present-not-different-from-the-default-30",
+        ),
+    ],
+)
+def test_desired_canary_weight_on_abort(
+    abort_delay: float | None, stable_available: int, expected: int
+) -> None:
+    # TestGetDesiredCanaryWeightOnAbortWithScaleDownDelay: R=10, steps [10, 50], canary 5/5.
+    result = desired_canary_weight_on_abort(10, [10, 50], stable_available, 5, abort_delay)
+    assert result == expected
+
+
+def test_desired_canary_weight_walks_steps_from_the_end() -> None:
+    # Steps need not be sorted: the first match from the end wins; other steps are skipped.
+    assert desired_canary_weight_on_abort(10, [60, None, 20], 5, 5) == 20
+    assert desired_canary_weight_on_abort(10, [20, None, 60], 5, 5) == 20
+    assert desired_canary_weight_on_abort(10, [None], 5, 5) == 0
+    assert desired_canary_weight_on_abort(10, [], 5, 5) == 0
 
 
 @pytest.mark.parametrize(
-    ("current", "stable_available", "canary_available", "explicit", "expected"),
+    ("set_weights", "current", "stable_available", "canary_available", "expected"),
     [
-        pytest.param(50, 5, 5, False, 25, id="stable-5-canary-5-steps-down-to-25"),
-        pytest.param(25, 8, 3, False, 10, id="stable-8-canary-3-steps-down-to-10"),
-        pytest.param(10, 9, 1, False, 0, id="stable-9-canary-1-reaches-0"),
-        pytest.param(50, 10, 0, False, 0, id="stable-full-canary-empty-is-0"),
         pytest.param(
-            25,
-            8,
-            5,
-            False,
-            25,
-            id="canary-not-drained-holds-weight-deadlock-shape-of-4898",
+            [50, None],
+            0,
+            4,
+            0,
+            0,
+            id="upstream-TestDynamicScalingDontIncreaseWeightWhenAborted",
         ),
-        pytest.param(25, 8, 5, True, 10, id="explicit-delay-ignores-canary-size-pr-4900"),
-        pytest.param(25, 10, 5, True, 0, id="explicit-delay-stable-full-reaches-0"),
-        pytest.param(10, 5, 5, False, 10, id="never-above-current-weight-flapping-stable"),
-        pytest.param(None, 5, 5, False, 25, id="no-router-weight-recorded"),
-        pytest.param(75, 0, 10, False, 75, id="stable-empty-canary-full-keeps-top-step"),
+        pytest.param(
+            [50, None],
+            100,
+            3,
+            4,
+            50,
+            id="upstream-TestDynamicScalingDecreaseWeightAccordingToStepWeightsAvailabilityWhen"
+            "Aborted",
+        ),
+        pytest.param(
+            [None],
+            100,
+            1,
+            4,
+            80,
+            id="upstream-TestDynamicScalingDecreaseWeightAccordingToStableAvailabilityWhenAborted",
+        ),
+        pytest.param(
+            [50, None], None, 3, 4, 50, id="no-weight-recorded-max-of-expected-and-ladder"
+        ),
+        pytest.param([50, None], None, 1, 4, 80, id="no-weight-recorded-stable-short-gives-80"),
+        pytest.param([20, 60, None], 60, 2, 3, 60, id="stable-not-yet-able-holds-the-weight"),
+        pytest.param([20, 60, None], 60, 4, 3, 20, id="stable-carries-80-steps-to-20"),
+        pytest.param([20, 60, None], 20, 5, 0, 0, id="stable-full-reaches-0"),
     ],
 )
-def test_abort_weight_with_dynamic_stable_scale(
+def test_calculate_desired_weight_on_abort(
+    set_weights: list[int | None],
     current: int | None,
     stable_available: int,
     canary_available: int,
-    explicit: bool,
     expected: int,
 ) -> None:
-    result = abort_weight_with_dynamic_stable_scale(
-        10, _STEPS, current, stable_available, canary_available, explicit
+    # Upstream rows: R=5, maxSurge 1, maxUnavailable 1, SMI router, dynamicStableScale.
+    result = calculate_desired_weight_on_abort(
+        5, set_weights, current, stable_available, canary_available
     )
     assert result == expected
 
 
-def test_abort_weight_walks_steps_from_the_end() -> None:
-    # Steps need not be sorted: the first match from the end wins.
-    assert abort_weight_with_dynamic_stable_scale(10, [60, 20], 100, 5, 5, False) == 20
-    assert abort_weight_with_dynamic_stable_scale(10, [20, 60], 100, 5, 5, False) == 20
-    assert abort_weight_with_dynamic_stable_scale(10, [], 100, 5, 5, False) == 0
+def test_calculate_desired_weight_on_abort_zero_replicas() -> None:
+    """TestDynamicScalingAbortWithZeroReplicas: 0 replicas abort at once to weight 0."""
+    assert calculate_desired_weight_on_abort(0, [50], 100, 0, 0) == 0
+
+
+@pytest.mark.parametrize(
+    ("rs", "replicas", "weight", "max_weight", "threshold", "expected"),
+    [
+        pytest.param(
+            CanaryRS("s", 5, 4),
+            10,
+            50,
+            100,
+            ReplicaProgressThreshold("Percent", 80),
+            True,
+            id="upstream-threshold met - 80% available with 80% threshold",
+        ),
+        pytest.param(
+            CanaryRS("s", 5, 3),
+            10,
+            50,
+            100,
+            ReplicaProgressThreshold("Percent", 80),
+            False,
+            id="upstream-threshold not met - 60% available with 80% threshold",
+        ),
+        pytest.param(
+            CanaryRS("s", 5, 4),
+            10,
+            50,
+            100,
+            None,
+            False,
+            id="upstream-nil threshold - requires 100% availability",
+        ),
+        pytest.param(
+            CanaryRS("s", 2, 1),
+            2,
+            50000000,
+            100000000,
+            None,
+            True,
+            id="upstream-custom maxTrafficWeight - replicas available",
+        ),
+        pytest.param(
+            CanaryRS("s", 2, 0),
+            2,
+            50000000,
+            100000000,
+            None,
+            False,
+            id="upstream-custom maxTrafficWeight - replicas not available",
+        ),
+        pytest.param(
+            CanaryRS("s", 2, 2),
+            2,
+            100000000,
+            100000000,
+            None,
+            True,
+            id="upstream-custom maxTrafficWeight - high weight needs all replicas",
+        ),
+        pytest.param(
+            CanaryRS("s", 2, 0),
+            2,
+            0,
+            100000000,
+            None,
+            True,
+            id="upstream-custom maxTrafficWeight - low weight needs zero replicas",
+        ),
+        pytest.param(
+            CanaryRS("s", 10, 5),
+            10,
+            50,
+            100,
+            None,
+            True,
+            id="upstream-default maxTrafficWeight - same behavior as before",
+        ),
+        pytest.param(None, 10, 0, 100, None, False, id="no-replica-set"),
+        pytest.param(CanaryRS("s", 10, 7), 10, 75, 100, None, True, id="rounds-down-7.5-to-7"),
+    ],
+)
+def test_check_replicas_available(
+    rs: CanaryRS | None,
+    replicas: int,
+    weight: int,
+    max_weight: int,
+    threshold: ReplicaProgressThreshold | None,
+    expected: bool,
+) -> None:
+    assert check_replicas_available(rs, replicas, weight, max_weight, threshold) is expected
 
 
 @pytest.mark.parametrize(
@@ -283,25 +569,28 @@ def test_legacy_abort_weight_with_dynamic_stable_scale(
 
 @given(
     replicas=st.integers(min_value=1, max_value=50),
-    steps=st.lists(st.integers(min_value=1, max_value=100), min_size=0, max_size=6),
+    steps=st.lists(
+        st.one_of(st.none(), st.integers(min_value=0, max_value=100)), min_size=0, max_size=6
+    ),
     current=st.integers(min_value=0, max_value=100),
     stable_available=st.integers(min_value=0, max_value=50),
     canary_available=st.integers(min_value=0, max_value=50),
-    explicit=st.booleans(),
+    delay=st.one_of(st.none(), st.sampled_from([0, 30, 60])),
 )
-def test_abort_weight_never_rises_and_is_a_step_or_zero(
+def test_abort_weight_never_rises(
     replicas: int,
-    steps: list[int],
+    steps: list[int | None],
     current: int,
     stable_available: int,
     canary_available: int,
-    explicit: bool,
+    delay: int | None,
 ) -> None:
     stable_available = min(stable_available, replicas)
-    weight = abort_weight_with_dynamic_stable_scale(
-        replicas, steps, current, stable_available, canary_available, explicit
+    weight = calculate_desired_weight_on_abort(
+        replicas, steps, current, stable_available, canary_available, delay
     )
-    assert weight <= current
-    assert weight == 0 or weight in steps or weight == current
-    if stable_available == replicas and explicit:
+    # Never above the weight the router has: a flapping stable pod cannot send traffic back.
+    assert 0 <= weight <= current
+    if stable_available == replicas and delay not in (None, 0):
+        # An explicit delay ignores the canary's size: a full stable takes all traffic.
         assert weight == 0

@@ -1,15 +1,19 @@
-"""Table tests for simdeploy.rules.flagger_math (Flagger's weight ladder).
+"""Table tests for simdeploy.rules.flagger_math (Flagger's strategy choice and weight ladder).
 
 Rows follow fluxcd/flagger ``pkg/controller/scheduler.go`` (maxWeight, nextStepWeight,
-runCanary); rows marked "research" pin the worked examples of
-/work/shared/research/argo_flagger.md.
+runCanary); rows marked "upstream" are ported from ``pkg/apis/flagger/v1beta1/canary_test.go``
+(TestCanary_GetDeploymentStrategy, commit 15bd6ad), named as there; rows marked "research" pin
+the worked examples of /work/shared/research/argo_flagger.md.
 """
+
+from typing import Any
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from simdeploy.rules.flagger_math import (
+    flagger_deployment_strategy,
     flagger_max_weight,
     flagger_next_step_weight,
     flagger_next_weight,
@@ -140,3 +144,39 @@ def test_flagger_promotion_ticks_stalls(
 def test_flagger_step_weight_ticks_match_ceiling(max_weight: int | None, step_weight: int) -> None:
     target = flagger_max_weight(max_weight, None)
     assert flagger_promotion_ticks(max_weight, step_weight) == -(-target // step_weight)
+
+
+# --------------------------------------------------------------------------------------------
+# Canary.DeploymentStrategy
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "expected"),
+    [
+        # maxWeight 30, stepWeight 10: no iterations
+        pytest.param({}, "canary", id="upstream-canary strategy with maxWeight"),
+        # stepWeights [10, 20, 30]: no iterations
+        pytest.param({}, "canary", id="upstream-canary strategy with stepWeights"),
+        pytest.param(
+            {"iterations": 5}, "blue-green", id="upstream-blue-green strategy with iterations"
+        ),
+        pytest.param(
+            {"iterations": 10, "matches": 1},
+            "ab-testing",
+            id="upstream-ab-testing strategy with iterations and match",
+        ),
+        pytest.param(
+            {"has_analysis": False}, "canary", id="upstream-default to canary when analysis is nil"
+        ),
+        pytest.param({}, "canary", id="upstream-default to canary when analysis is empty"),
+        pytest.param({"matches": 2}, "canary", id="match-without-iterations-is-ignored"),
+        pytest.param(
+            {"iterations": 3, "matches": 1, "has_analysis": False},
+            "canary",
+            id="no-analysis-beats-iterations",
+        ),
+    ],
+)
+def test_flagger_deployment_strategy(kwargs: dict[str, Any], expected: str) -> None:
+    assert flagger_deployment_strategy(**kwargs) == expected

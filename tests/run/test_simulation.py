@@ -126,21 +126,31 @@ def test_rolling_follows_the_documented_scale_sequence() -> None:
 
 
 def test_crash_looping_release_does_not_drain_old_pods_and_gets_stuck() -> None:
+    # 10 replicas at 25%/25%: maxSurge rounds up (2.5 → 3), maxUnavailable down (2.5 → 2).
+    # The new RS is created at 10 + 3 - 10 = 3; the old one may lose 13 - 8 - 3 (new pods
+    # unavailable) = 2 → 8; the new RS grows to 13 - 8 = 5. Its pods never become available
+    # (13 - 8 - 5 = 0), so exactly two old pods go: rounding unavailable up would give 3, 7, 6
+    # and rounding surge down 2, 8, 4 (upstream rolling.go's own example).
     r = simulate(
         scenario(
             versions={"v2": {"crashOnStart": True}},
             service={
+                "replicas": 10,
                 "progressDeadlineSeconds": 30,
                 "strategy": {"rollingUpdate": {"maxSurge": "25%", "maxUnavailable": "25%"}},
             },
+            traffic={"rate": 50},
         )
     )
     assert r.record["outcome"] == "stuck"
     assert r.record["downtime_s"] == 0.0
     assert "ProgressDeadlineExceeded" in set(r.events.reason)
     assert "BackOff" in set(r.events.reason)
-    # maxUnavailable 25% of 4 → 1: exactly one old pod may go, no more.
-    assert r.status.available.min() >= 3
+    scale = r.events[r.events.reason == "ScalingReplicaSet"]
+    steps = [(e.version, e.message.split(" to ")[1].split(" ")[0]) for e in scale.itertuples()]
+    assert steps == [("v2", "3"), ("v1", "8"), ("v2", "5")]
+    assert r.status.available.min() == 8
+    assert r.status.spec_total.max() == 13
 
 
 def test_progress_deadline_can_trigger_rollback() -> None:
@@ -172,7 +182,7 @@ def test_bad_release_is_undone_after_slo_alert() -> None:
     assert reasons.index("RollbackRequested") < reasons.index("RolloutUndo")
     # A rollback always ends on the stable version.
     assert r.status.template.iloc[-1] == "v1"
-    assert r.timeline["requests_v2"].iloc[-10:].sum() == 0
+    assert r.timeline["requests[v2]"].iloc[-10:].sum() == 0
 
 
 def test_manual_rollback_after_completion_rolls_back() -> None:
@@ -330,9 +340,9 @@ def test_timeline_and_events_shapes(small) -> None:
         "error_ratio",
         "p50_s",
         "p99_s",
-        "pods_v1",
-        "ready_v2",
-        "terminating_v1",
+        "pods[v1]",
+        "ready[v2]",
+        "terminating[v1]",
         "endpoints",
         "errors_no_endpoint",
     ):

@@ -16,7 +16,7 @@ from tests.conftest import base_dict, errors_of
     ("over", "message"),
     [
         pytest.param(
-            {"plan": [{"at": "5m", "action": "deploy", "version": "v3"}]},
+            {"plan": [{"at": "50s", "action": "deploy", "version": "v3"}]},
             "plan[0].version: unknown version 'v3'; known: v1, v2",
             id="unknown-version",
         ),

@@ -20,6 +20,11 @@ ID = {"name": "id", "nullable": False, "default": True}
 USES_NAME = {"reads": {"users": ["id", "name"]}, "writes": {"users": ["id", "name"]}}
 
 
+def with_errors(by_phase: dict[str, int]) -> dict[str, int]:
+    """The phases that had errors (``errors_by_phase`` names every phase, 0 included)."""
+    return {phase: n for phase, n in by_phase.items() if n}
+
+
 def users_db(rows: int = 2000, **extra: Any) -> dict[str, Any]:
     return {"tables": {"users": {"rows": rows, "columns": [ID, "name"]}}, **extra}
 
@@ -93,11 +98,11 @@ def test_expand_contract_has_no_schema_or_data_errors() -> None:
     r = simulate(sc)
     rec = r.record
     assert rec["schema_errors"] == 0 and rec["data_incompatible_errors"] == 0
-    assert rec["errors"] == 0 and rec["errors_by_phase"] == {}
+    assert rec["errors"] == 0 and not any(rec["errors_by_phase"].values())
     done = events(r, "MigrationCompleted")["object"].tolist()
     assert done == ["expand", "backfill", "contract"]
     # Each of the four versions served users along the way.
-    assert all(r.timeline[f"requests_{v}"].sum() > 0 for v in ("v1", "v2", "v3", "v4"))
+    assert all(r.timeline[f"requests[{v}]"].sum() > 0 for v in ("v1", "v2", "v3", "v4"))
 
 
 def test_drop_column_during_the_rolling_update_is_a_schema_error_of_the_old_version() -> None:
@@ -116,9 +121,9 @@ def test_drop_column_during_the_rolling_update_is_a_schema_error_of_the_old_vers
     r = simulate(sc)
     rec, tl = r.record, r.timeline
     assert rec["schema_errors"] > 0
-    assert rec["errors"] == rec["schema_errors"] == tl["errors_v1"].sum()
-    assert tl["errors_v2"].sum() == 0
-    assert rec["errors_by_phase"] == {"contract": rec["errors"]}
+    assert rec["errors"] == rec["schema_errors"] == tl["errors[v1]"].sum()
+    assert tl["errors[v2]"].sum() == 0
+    assert with_errors(rec["errors_by_phase"]) == {"contract": rec["errors"]}
     # Only while v1 pods served: none once the rollout has replaced them all.
     done = event_time(r, "RolloutCompleted")
     assert since(r, 0, 10)["errors"].sum() == 0
@@ -145,9 +150,9 @@ def test_reading_a_new_column_before_the_backfill_is_data_incompatible() -> None
     rec, tl = r.record, r.timeline
     assert rec["data_incompatible_errors"] > 0 and rec["schema_errors"] == 0
     assert rec["errors"] == rec["data_incompatible_errors"]
-    assert tl["errors_v1"].sum() == 0  # v1 never reads full_name
+    assert tl["errors[v1]"].sum() == 0  # v1 never reads full_name
     assert rec["errors_by_phase"]["expand"] > 0
-    assert set(rec["errors_by_phase"]) <= {"expand", "backfill"}
+    assert set(with_errors(rec["errors_by_phase"])) <= {"expand", "backfill"}
     # The backfill (2000 rows at 1000 rows/s) fills every row: no incompatible read after it.
     end = events(r, "MigrationCompleted")
     end_t = float(end[end["object"] == "backfill"]["t"].iloc[0])
@@ -159,14 +164,14 @@ def test_not_null_before_the_old_writers_left_fails_only_the_old_writes() -> Non
     r = simulate(load_scenario(SCENARIOS / "not-null-too-early.yaml"))
     rec, tl = r.record, r.timeline
     assert rec["schema_errors"] > 0 and rec["errors"] == rec["schema_errors"]
-    assert tl["errors_v1"].sum() > 0
-    assert tl["errors_v2"].sum() == 0  # v2 writes full_name
-    assert rec["errors_by_phase"] == {"not-null": rec["errors"]}
+    assert tl["errors[v1]"].sum() > 0
+    assert tl["errors[v2]"].sum() == 0  # v2 writes full_name
+    assert with_errors(rec["errors_by_phase"]) == {"not-null": rec["errors"]}
     # Only v1's writes fail (writeRatio 0.3); its reads keep working.
     done = float(events(r, "MigrationCompleted")["t"].iloc[0])
     after = since(r, done + 1)
-    after = after[after["requests_v1"] > 0]
-    share = after["errors_v1"].sum() / after["requests_v1"].sum()
+    after = after[after["requests[v1]"] > 0]
+    share = after["errors[v1]"].sum() / after["requests[v1]"].sum()
     assert 0.2 < share < 0.4
 
 
@@ -191,7 +196,7 @@ def test_a_rollback_after_an_additive_migration_is_safe() -> None:
     r = simulate(rollback_scenario(v2, 40))
     rec = r.record
     assert rec["outcome"] == "rolled_back"
-    assert r.timeline["requests_v2"].sum() > 0
+    assert r.timeline["requests[v2]"].sum() > 0
     assert rec["schema_errors"] == rec["data_incompatible_errors"] == rec["errors"] == 0
 
 
@@ -203,14 +208,14 @@ def test_a_rollback_after_new_only_writes_is_data_incompatible_growing_with_the_
         rec, tl = r.record, r.timeline
         assert rec["outcome"] == "rolled_back"
         assert rec["errors"] == rec["data_incompatible_errors"] > 0
-        assert tl["errors_v2"].sum() == 0  # v2 never reads name
+        assert tl["errors[v2]"].sum() == 0  # v2 never reads name
         # Nothing while v2 alone serves (v1 pods still serving during the rolling update
         # may already meet a few of v2's rows).
         assert since(r, event_time(r, "RolloutCompleted") + 1, rollback_at)["errors"].sum() == 0
         # Once back on v1 (the undo takes about 20 s): the share of v1's reads that meet a
         # row v2 wrote without name.
         window = since(r, rollback_at + 20)
-        assert window["requests_v2"].sum() == 0
+        assert window["requests[v2]"].sum() == 0
         shares.append(window["errors_data_incompatible"].sum() / window["requests"].sum())
     # 70 s on v2 wrote about twice the rows of 30 s: clearly more incompatible reads.
     assert shares[1] > 1.3 * shares[0]
@@ -257,7 +262,7 @@ def test_an_alter_without_lock_timeout_queues_every_request_until_the_transactio
     assert 40.0 <= timed_out.max() < ended
     assert rec["lock_wait_s"] > 500
     assert since(r, 0, 20)["errors"].sum() == 0 and since(r, ended)["errors"].sum() == 0
-    assert rec["errors_by_phase"] == {"add": rec["errors"]}
+    assert with_errors(rec["errors_by_phase"]) == {"add": rec["errors"]}
 
 
 def test_lock_timeout_with_retries_backs_off_and_completes_after_the_transaction() -> None:
@@ -293,9 +298,9 @@ def test_lock_timeout_without_retries_fails_the_migration_and_keeps_the_schema()
     assert "ADD COLUMN full_name" in failed["message"].iloc[0]
     assert events(r, "MigrationCompleted").empty and events(r, "MigrationStep").empty
     # full_name was never added: v2, deployed later, fails every request.
-    assert tl["requests_v2"].sum() > 0
-    assert rec["schema_errors"] == tl["errors_v2"].sum() == tl["requests_v2"].sum()
-    assert tl["errors_v1"].sum() == 0
+    assert tl["requests[v2]"].sum() > 0
+    assert rec["schema_errors"] == tl["errors[v2]"].sum() == tl["requests[v2]"].sum()
+    assert tl["errors[v1]"].sum() == 0
 
 
 # --- migration costs: what blocks what, and for how long ----------------------------------
@@ -426,9 +431,9 @@ def test_pgroll_rename_with_both_versions_running_has_no_errors() -> None:
     assert started["version"].tolist() == ["v2"] and started["t"].tolist() == [5.0]
     assert event_time(r, "PgrollCompleted") == 50.0
     # Both versions served at once during the rolling update, on their own schema version.
-    both = tl[(tl["requests_v1"] > 0) & (tl["requests_v2"] > 0)]
+    both = tl[(tl["requests[v1]"] > 0) & (tl["requests[v2]"] > 0)]
     assert len(both) >= 5
-    assert tl["requests_v2"].sum() > 0
+    assert tl["requests[v2]"].sum() > 0
 
 
 def test_after_pgroll_complete_an_old_version_pod_fails() -> None:
@@ -440,9 +445,9 @@ def test_after_pgroll_complete_an_old_version_pod_fails() -> None:
     tl = r.timeline
     assert event_time(r, "PgrollCompleted") == 8.0
     assert since(r, 0, 8)["errors"].sum() == 0
-    assert since(r, 8, 20)["errors_v1"].sum() == since(r, 8, 20)["requests_v1"].sum() > 0
-    assert r.record["errors"] == r.record["schema_errors"] == tl["errors_v1"].sum()
-    assert tl["errors_v2"].sum() == 0
+    assert since(r, 8, 20)["errors[v1]"].sum() == since(r, 8, 20)["requests[v1]"].sum() > 0
+    assert r.record["errors"] == r.record["schema_errors"] == tl["errors[v1]"].sum()
+    assert tl["errors[v2]"].sum() == 0
     assert since(r, event_time(r, "RolloutCompleted") + 1)["errors"].sum() == 0
 
 
@@ -459,7 +464,7 @@ def test_pgroll_rollback_before_complete_restores_the_old_schema() -> None:
     assert events(r, "PgrollCompleted").empty
     assert r.record["outcome"] == "rolled_back"
     assert r.record["errors"] == 0
-    assert r.timeline["requests_v1"].sum() == r.record["requests"] - r.record["in_flight"]
+    assert r.timeline["requests[v1]"].sum() == r.record["requests"] - r.record["in_flight"]
 
 
 def test_pgroll_rollback_waits_for_the_app_rollback() -> None:
@@ -475,8 +480,8 @@ def test_pgroll_rollback_waits_for_the_app_rollback() -> None:
     tl = r.timeline
     assert event_time(r, "PgrollRolledBack") > event_time(r, "RollbackCompleted") > 40.0
     assert r.record["errors"] == r.record["schema_errors"] == 0
-    assert since(r, 40)["requests_v2"].sum() > 0  # v2 did serve during the undo
-    assert tl["errors_v1"].sum() == tl["errors_v2"].sum() == 0
+    assert since(r, 40)["requests[v2]"].sum() > 0  # v2 did serve during the undo
+    assert tl["errors[v1]"].sum() == tl["errors[v2]"].sum() == 0
 
 
 # --- invariants ---------------------------------------------------------------------------
@@ -503,3 +508,20 @@ def test_request_conservation_with_a_database(make: Any) -> None:
 def test_requests_parked_in_a_lock_queue_count_as_in_flight() -> None:
     r = simulate(lock_scenario(duration="40s"))
     assert r.record["in_flight"] > 100
+
+
+def test_every_phase_of_the_plan_is_in_errors_by_phase_even_without_errors() -> None:
+    """``expect: {errors_by_phase.expand: 0}`` holds on a clean expand-contract: a phase
+    with no errors is reported as 0, not left out (which made the expectation fail)."""
+    from simdeploy.run.checks import evaluate
+
+    sc = load_scenario(SCENARIOS / "expand-contract.yaml")
+    record = simulate(sc, seed=1).record
+    phases = ["before"] + [a.name for a in sc.plan if a.action == "migrate"]
+    assert list(record["errors_by_phase"]) == phases
+    assert all(n == 0 for n in record["errors_by_phase"].values())
+    with_expect = Scenario.parse(
+        {**sc.model_dump(by_alias=True, exclude_none=True), "expect": {"errors_by_phase.expand": 0}}
+    )
+    (check,) = evaluate(with_expect.expect, record)
+    assert check.passed, check.line

@@ -5,9 +5,14 @@
     postPromotionAnalysis → old side scaled down after scaleDownDelaySeconds
 
 Abort before the switch: the active Service never moved; the preview is scaled down after
-abortScaleDownDelaySeconds. A rollback after the switch while the old side is still up is
-a selector switch back: seconds. After the old side was scaled down it is a full
-redeploy (pods created, started, probed, then the switch): minutes.
+abortScaleDownDelaySeconds (``0``: it stays up, as Argo leaves it). A rollback after the
+switch while the old side is still up is a selector switch back: seconds. After the old side
+was scaled down it is a full redeploy (pods created, started, probed, then the switch):
+minutes.
+
+The preview size, "ready for pause", the scale-up checkpoint and the switch condition are
+``rules/blue_green_math.py`` (Argo's NewRSNewReplicas, ReadyForPause, IsSaturated,
+calculateScaleUpPreviewCheckPoint); the abort delay is ``rules/argo_abort.py``.
 """
 
 from __future__ import annotations
@@ -20,6 +25,14 @@ import simpy
 from simdeploy.control.analysis import analysis_run
 from simdeploy.control.rollback import AbortRollout, RollbackRequested, mark_rollback
 from simdeploy.rules.analysis_phase import Phase
+from simdeploy.rules.argo_abort import abort_scale_down_delay_seconds
+from simdeploy.rules.blue_green_math import (
+    calculate_scale_up_preview_checkpoint,
+    is_saturated,
+    needs_blue_green_controller_pause,
+    new_rs_new_replicas,
+    ready_for_pause,
+)
 from simdeploy.world.balancer import Routing
 from simdeploy.world.cluster import ReplicaSet
 
@@ -33,6 +46,11 @@ ANALYSIS_FAILED = "AnalysisFailed"
 
 def _available(world: World, rs: ReplicaSet) -> int:
     return rs.counts(world.cluster.min_ready_s, world.env.now)[2]
+
+
+def _ready(world: World, rs: ReplicaSet, desired: int) -> bool:
+    """ReadyForPause: the new ReplicaSet is at ``desired`` pods, all available."""
+    return ready_for_pause(desired, rs.spec_replicas, _available(world, rs))
 
 
 def run(env: simpy.Environment, world: World, ro: Rollout) -> Generator[simpy.Event, Any, None]:
@@ -72,20 +90,21 @@ def run(env: simpy.Environment, world: World, ro: Rollout) -> Generator[simpy.Ev
 
     try:
         try:
-            preview_n = (
-                replicas
-                if spec.preview_replica_count is None
-                else min(spec.preview_replica_count, replicas)
-            )
+            # NewRSNewReplicas: previewReplicaCount (as given) until the checkpoint.
+            preview_n = new_rs_new_replicas(replicas, spec.preview_replica_count)
             cluster.scale(green, preview_n, "preview")
-            yield cluster.until(lambda: _available(world, green) >= preview_n)
+            yield cluster.until(lambda: _ready(world, green, preview_n))
             if spec.preview_traffic > 0:
                 env.process(smoke_tests())
             yield from gate(spec.pre_promotion_analysis, "pre-promotion")
-            if not spec.auto_promotion_enabled:
+            paused = needs_blue_green_controller_pause(
+                spec.auto_promotion_enabled, spec.auto_promotion_seconds
+            )
+            if paused and not spec.auto_promotion_enabled:
                 rec.event(env.now, "RolloutPaused", "rollout", ro.version, "BlueGreenPause")
                 yield ro.wait_promote(env)
-            elif spec.auto_promotion_seconds:
+            elif paused:
+                assert spec.auto_promotion_seconds is not None
                 rec.event(
                     env.now,
                     "RolloutPaused",
@@ -94,8 +113,25 @@ def run(env: simpy.Environment, world: World, ro: Rollout) -> Generator[simpy.Ev
                     f"autoPromotionSeconds {spec.auto_promotion_seconds:g}",
                 )
                 yield env.timeout(spec.auto_promotion_seconds) | ro.wait_promote(env)
-            cluster.scale(green, replicas, "scale preview to full before the switch")
-            yield cluster.until(lambda: _available(world, green) >= replicas)
+            if spec.preview_replica_count is not None:
+                # scaleUpPreviewCheckPoint flips once exactly previewReplicaCount pods are
+                # available after the analysis and the pause; only then is green scaled up.
+                yield cluster.until(
+                    lambda: calculate_scale_up_preview_checkpoint(
+                        spec.preview_replica_count, False, True, True, _available(world, green)
+                    )
+                )
+            full_n = new_rs_new_replicas(
+                replicas, spec.preview_replica_count, scale_up_preview_checkpoint=True
+            )
+            cluster.scale(green, full_n, "scale preview to full before the switch")
+            # reconcileActiveService: switch only when ready and saturated.
+            yield cluster.until(
+                lambda: (
+                    _ready(world, green, full_n)
+                    and is_saturated(replicas, green.spec_replicas, _available(world, green))
+                )
+            )
             rec.event(
                 env.now,
                 "ActiveServiceSwitched",
@@ -131,7 +167,21 @@ def run(env: simpy.Environment, world: World, ro: Rollout) -> Generator[simpy.Ev
             )
             bal.refresh()
             ro.finish("rolled_back", env.now, rec)
-            yield env.timeout(spec.abort_scale_down_delay_seconds)
+            delay, _ = abort_scale_down_delay_seconds(
+                spec.abort_scale_down_delay_given, blue_green=True
+            )
+            if delay is None:
+                # abortScaleDownDelaySeconds: 0: shouldDelayScaleDownOnAbort is false and the
+                # preview keeps its size (NewRSNewReplicas), for someone to look at.
+                rec.event(
+                    env.now,
+                    "PreviewKept",
+                    "rollout",
+                    ro.version,
+                    "abortScaleDownDelaySeconds: 0, the preview stays up",
+                )
+                return
+            yield env.timeout(delay)
             cluster.scale(green, 0, "abortScaleDownDelaySeconds passed")
             return
         if not state["blue_down"] and blue.spec_replicas > 0:
@@ -152,10 +202,19 @@ def run(env: simpy.Environment, world: World, ro: Rollout) -> Generator[simpy.Ev
             )
             cluster.scale(blue, replicas, "redeploy blue")
             yield cluster.until(lambda: _available(world, blue) >= replicas)
+        aborted = ro.completed_at is None  # post-promotion analysis failed: an abort
         bal.set_routing_later(Routing(selector=frozenset([blue.name])))
         ro.roles.update(active=ro.stable, stable=ro.stable)
         dep.template = ro.stable
         yield env.timeout(bal.delay)
         ro.finish("rolled_back", env.now, rec)
-        yield env.timeout(spec.abort_scale_down_delay_seconds)
+        delay: float | None = spec.abort_scale_down_delay_seconds
+        if aborted:
+            delay, _ = abort_scale_down_delay_seconds(
+                spec.abort_scale_down_delay_given, blue_green=True
+            )
+        if delay is None:
+            # An abort with abortScaleDownDelaySeconds: 0 leaves green up, as before the switch.
+            return
+        yield env.timeout(delay)
         cluster.scale(green, 0, "rolled back")

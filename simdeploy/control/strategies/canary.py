@@ -13,12 +13,14 @@ endpoint counts: ``canary_math`` picks the canary count closest to the weight an
 one bounded step per reconcile (``setWeight: 70`` on 4 replicas serves 50% or 75%, and
 the timeline shows both the asked and the served weight). With a router the weight is
 exact and the canary gets ``ceil(R * w / 100)`` pods; the router only receives a new
-weight once the canary is available and the stable side can carry the rest.
+weight once the canary is available and the stable side can carry the rest (or, with
+``replicaProgressThreshold``, once enough of their pods are). Under dynamicStableScale an
+abort steps both the pod counts and the router weight back down the setWeight ladder
+(``canary_traffic``); ``argo_abort`` says when the aborted canary goes.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Generator
 from typing import TYPE_CHECKING, Any
 
@@ -27,12 +29,20 @@ import simpy
 from simdeploy.control.analysis import RunResult, analysis_run
 from simdeploy.control.rollback import AbortRollout, RollbackRequested, mark_rollback
 from simdeploy.rules.analysis_phase import Phase
+from simdeploy.rules.argo_abort import (
+    abort_scale_down_delay_seconds,
+    should_delay_scale_down_on_abort,
+)
 from simdeploy.rules.canary_math import CanaryRS
 from simdeploy.rules.canary_steps import (
     at_desired_replica_counts_for_canary,
     calculate_replica_counts_for_canary,
 )
-from simdeploy.rules.canary_traffic import SetCanaryScale, abort_weight_with_dynamic_stable_scale
+from simdeploy.rules.canary_traffic import (
+    SetCanaryScale,
+    calculate_desired_weight_on_abort,
+    check_replicas_available,
+)
 from simdeploy.world.balancer import Routing
 from simdeploy.world.cluster import ReplicaSet
 
@@ -74,6 +84,12 @@ class CanaryReplicas:
         self.promote_full = False
         self.active = True
         self._busy = False
+        self.set_weights = [step.set_weight for step in spec.steps]
+        self.threshold = (
+            None
+            if spec.replica_progress_threshold is None
+            else spec.replica_progress_threshold.to_rule()
+        )
         world.cluster.on_change.append(self.reconcile)
 
     def _state(self, rs: ReplicaSet) -> CanaryRS:
@@ -91,9 +107,19 @@ class CanaryReplicas:
             "min_pods_per_replica_set": s.min_pods_per_replica_set,
             "max_weight": s.max_traffic_weight,
             "aborted": self.aborted,
-            "abort_scale_down_delay_seconds": int(s.abort_scale_down_delay_seconds),
+            "abort_scale_down_delay_seconds": s.abort_scale_down_delay_given,
             "promote_full": self.promote_full,
+            "set_weights": self.set_weights,
         }
+
+    def holds_canary_on_abort(self) -> bool:
+        """Aborted with a scale-down deadline ahead: the canary keeps its size until stable is
+        full and the deadline passes (rollout/replicaset.go: shouldDelayScaleDownOnAbort)."""
+        return self.aborted and should_delay_scale_down_on_abort(
+            self.spec.abort_scale_down_delay_given,
+            traffic_routing=self.spec.routed,
+            dynamic_stable_scale=self.spec.dynamic_stable_scale,
+        )
 
     def others(self) -> list[CanaryRS]:
         return [
@@ -109,6 +135,8 @@ class CanaryReplicas:
         try:
             for _ in range(8):
                 c, st = self._ask(calculate_replica_counts_for_canary)
+                if self.holds_canary_on_abort():
+                    c = self.canary.spec_replicas
                 changed = False
                 for rs, n in ((self.stable, st), (self.canary, c)):
                     if rs.spec_replicas != n:
@@ -124,9 +152,13 @@ class CanaryReplicas:
             self._busy = False
 
     def at_desired(self) -> bool:
-        return bool(self._ask(at_desired_replica_counts_for_canary))
+        return bool(
+            self._ask(
+                at_desired_replica_counts_for_canary, replica_progress_threshold=self.threshold
+            )
+        )
 
-    def _ask(self, fn: Any) -> Any:
+    def _ask(self, fn: Any, **extra: Any) -> Any:
         """Call one of canary_steps' functions with this rollout's state, as Argo does."""
         return fn(
             self.replicas,
@@ -137,14 +169,30 @@ class CanaryReplicas:
             self._state(self.canary),
             self.others(),
             **self._kwargs(),
+            **extra,
         )
 
     def stable_can_carry(self, weight: int) -> bool:
-        """The router may take ``weight`` once stable has floor((max−w)·R/max) available."""
-        need = math.floor(
-            (self.spec.max_traffic_weight - weight) * self.replicas / self.spec.max_traffic_weight
+        """The router may take canary ``weight`` once stable has floor((max−w)·R/max) pods
+        available, or meets replicaProgressThreshold (trafficrouting.go:
+        checkReplicasAvailable)."""
+        max_w = self.spec.max_traffic_weight
+        return check_replicas_available(
+            self._state(self.stable), self.replicas, max_w - weight, max_w, self.threshold
         )
-        return self._state(self.stable).available_replicas >= need
+
+    def abort_weight(self) -> int:
+        """The router weight of this reconcile of an aborted dynamicStableScale rollout
+        (trafficrouting.go: calculateDesiredWeightOnAbortOrStableRollback)."""
+        return calculate_desired_weight_on_abort(
+            self.replicas,
+            self.set_weights,
+            self.router_weight,
+            self._state(self.stable).available_replicas,
+            self._state(self.canary).available_replicas,
+            self.spec.abort_scale_down_delay_given,
+            max_weight=self.spec.max_traffic_weight,
+        )
 
 
 def _routing(
@@ -242,12 +290,9 @@ def run(env: simpy.Environment, world: World, ro: Rollout) -> Generator[simpy.Ev
                 elif kind == "pause":
                     pause = step.pause
                     assert pause is not None
+                    until = "until promoted" if pause.duration is None else f"{pause.duration}s"
                     rec.event(
-                        env.now,
-                        "RolloutPaused",
-                        "rollout",
-                        ro.version,
-                        f"CanaryPauseStep {pause.duration or 'until promoted'}",
+                        env.now, "RolloutPaused", "rollout", ro.version, f"CanaryPauseStep {until}"
                     )
                     if pause.duration is None:
                         yield ro.wait_promote(env)
@@ -357,27 +402,34 @@ def _abort(
     ctl.aborted = True
     ro.weight_asked = 0.0
     ctl.weight = 0
-    steps = [s.set_weight for s in spec.steps if s.set_weight is not None]
     if spec.routed and spec.dynamic_stable_scale and spec.abort_weight_policy == "stepped":
-        # Step the weight down only as fast as stable comes back (Argo #1794, #4898).
+        # Argo v1.9+: the replica counts follow the setWeight ladder stepped down as the canary
+        # drains (GetDesiredCanaryWeight), stable growing one rung at a time; the router weight
+        # follows only once stable can carry it (Argo #1794, #4035, #4898).
         ctl.reconcile()
         while ctl.router_weight > 0:
-            w = abort_weight_with_dynamic_stable_scale(
-                ctl.replicas,
-                steps,
-                ctl.router_weight,
-                ctl._state(ctl.stable).available_replicas,
-                ctl._state(ctl.canary).available_replicas,
-                spec.abort_scale_down_delay_seconds != 30.0,
-                max_weight=spec.max_traffic_weight,
-            )
-            if w < ctl.router_weight:
+            w = ctl.abort_weight()
+            if w < ctl.router_weight and ctl.stable_can_carry(w):
+                # As in shift(): the canary keeps the pods of the weight the mesh still sends
+                # until the new weight has propagated.
+                bal.set_routing_later(_routing(ctl, weight=w))
+                yield env.timeout(bal.delay)
                 ctl.router_weight = w
-                bal.set_routing_later(_routing(ctl))
                 ctl.reconcile()
                 continue
-            seen = ctl._state(ctl.stable).available_replicas
-            yield cluster.until(lambda seen=seen: ctl._state(ctl.stable).available_replicas > seen)
+            seen = (
+                ctl._state(ctl.stable).available_replicas,
+                ctl._state(ctl.canary).available_replicas,
+            )
+            yield cluster.until(
+                lambda seen=seen: (
+                    seen
+                    != (
+                        ctl._state(ctl.stable).available_replicas,
+                        ctl._state(ctl.canary).available_replicas,
+                    )
+                )
+            )
     elif spec.routed:
         # Traffic to stable at once; the canary stays up (Argo annotates it with a
         # scale-down deadline) and goes abortScaleDownDelaySeconds after stable is whole.
@@ -391,9 +443,28 @@ def _abort(
         ctl.reconcile()
     if spec.routed:
         yield cluster.until(lambda: ctl._state(ctl.stable).available_replicas >= ctl.replicas)
-        yield env.timeout(spec.abort_scale_down_delay_seconds)
-        ctl.active = False
-        cluster.scale(ctl.canary, 0, "abortScaleDownDelaySeconds passed")
+        given = spec.abort_scale_down_delay_given
+        if ctl.holds_canary_on_abort() or not ctl.active:
+            delay, _ = abort_scale_down_delay_seconds(given, traffic_routing=True)
+            if delay is not None:
+                # The deadline annotation is set once stable is full (reconcileNewReplicaSet).
+                yield env.timeout(delay)
+                ctl.active = False
+                cluster.scale(ctl.canary, 0, "abortScaleDownDelaySeconds passed")
+            else:
+                # abortScaleDownDelaySeconds: 0. The canary follows the replica arithmetic:
+                # weight 0, so it goes, unless a setCanaryScale keeps it up (issue #1841).
+                ctl.active = False
+                c, _ = ctl._ask(calculate_replica_counts_for_canary)
+                cluster.scale(ctl.canary, c, "abortScaleDownDelaySeconds: 0")
+        else:
+            # dynamicStableScale without an explicit delay: no deadline (shouldDelayScaleDown-
+            # OnAbort is false), the canary followed the weight down (to 0, or to a
+            # setCanaryScale kept by abortScaleDownDelaySeconds: 0).
+            yield cluster.until(
+                lambda: ctl.canary.spec_replicas == ctl._ask(calculate_replica_counts_for_canary)[0]
+            )
+            ctl.active = False
     else:
         yield cluster.until(
             lambda: (

@@ -28,7 +28,14 @@ import simpy
 from simdeploy.control.analysis import query
 from simdeploy.control.rollback import RollbackRequested, mark_rollback
 from simdeploy.rules.analysis_flagger import FlaggerChecks, FlaggerTick
-from simdeploy.rules.flagger_math import flagger_max_weight, flagger_next_weight
+from simdeploy.rules.flagger_math import (
+    DEPLOYMENT_STRATEGY_AB_TESTING,
+    DEPLOYMENT_STRATEGY_BLUE_GREEN,
+    DEPLOYMENT_STRATEGY_CANARY,
+    flagger_deployment_strategy,
+    flagger_max_weight,
+    flagger_next_weight,
+)
 from simdeploy.world.balancer import Mirror, Routing
 
 if TYPE_CHECKING:
@@ -63,7 +70,8 @@ def run(env: simpy.Environment, world: World, ro: Rollout) -> Generator[simpy.Ev
     checks = FlaggerChecks(threshold=a.threshold)
     ranges = {m.name: (m.threshold_range.min, m.threshold_range.max) for m in a.metrics}
     max_weight = flagger_max_weight(a.max_weight, a.step_weights)
-    mode = "canary" if not a.iterations else ("ab" if a.match else "bluegreen")
+    # Canary.DeploymentStrategy: iterations (+ match) choose blue/green (A/B), else canary.
+    mode = flagger_deployment_strategy(a.iterations, len(a.match or ()))
     st: dict[str, Any] = {"weight": 0, "iterations": 0, "mirror": None, "cohort": None}
     deadline = dep.progress_deadline_s
 
@@ -121,7 +129,7 @@ def run(env: simpy.Environment, world: World, ro: Rollout) -> Generator[simpy.Ev
                     f"failedChecks {checks.failed_checks}: {checks.last_failure}",
                 )
                 continue
-            if mode == "canary":
+            if mode == DEPLOYMENT_STRATEGY_CANARY:
                 if a.mirror and st["mirror"] is None and st["weight"] == 0:
                     st["mirror"] = Mirror(frozenset([canary.name]), a.mirror_weight / 100)
                     rec.event(env.now, "Mirroring", "canary", ro.version, "mirror tick")
@@ -139,7 +147,7 @@ def run(env: simpy.Environment, world: World, ro: Rollout) -> Generator[simpy.Ev
                 # A/B and blue/green: one iteration per tick; the tick after the last
                 # iteration promotes, so the analysis spans interval x iterations.
                 if st["iterations"] == 0:
-                    if mode == "ab":
+                    if mode == DEPLOYMENT_STRATEGY_AB_TESTING:
                         share = a.match[0].user_share if a.match else 0.0
                         bal.cohort_users = world.cohort_mask("flagger-ab", share)
                         st["cohort"] = (share, frozenset([canary.name]))
@@ -155,7 +163,7 @@ def run(env: simpy.Environment, world: World, ro: Rollout) -> Generator[simpy.Ev
                     f"iteration {st['iterations']}/{a.iterations}",
                 )
                 continue
-            elif mode == "bluegreen" and st["weight"] < 100:
+            elif mode == DEPLOYMENT_STRATEGY_BLUE_GREEN and st["weight"] < 100:
                 # Flagger's blue/green routes all traffic to the canary for one tick first.
                 st["mirror"], st["weight"] = None, 100
                 rec.event(env.now, "Routing", "canary", ro.version, "routing all traffic to canary")
@@ -163,7 +171,7 @@ def run(env: simpy.Environment, world: World, ro: Rollout) -> Generator[simpy.Ev
                 continue
             # Promoting: the primary rolls out the canary's spec; the split stays meanwhile.
             rec.event(env.now, "Promoting", "canary", ro.version, "copying canary spec to primary")
-            dep.set_template(ro.version, world.scenario.service.strategy)
+            dep.set_template(ro.version, world.scenario.service.strategy.kubernetes)
             yield dep.until_complete()
             st.update(weight=0, cohort=None, mirror=None)  # routes kept until now
             route()

@@ -14,19 +14,22 @@ if TYPE_CHECKING:
 
 
 def sync(dep: Deployment) -> bool:
-    """One pass of ``rolloutRecreate``; True when it scaled something."""
-    cluster = dep.cluster
+    """One pass of ``rolloutRecreate``; True when it scaled something.
+
+    The wait is ``oldPodsRunning`` (:func:`simdeploy.rules.recreate_wait.old_pods_running`),
+    so no new pod exists while an old one may still serve.
+    """
     scaled = False
     for rs in dep.old_rss():
         if rs.spec_replicas > 0:
-            cluster.scale(rs, 0, "recreate: old replica sets to 0")
+            dep.scale(rs, 0, "recreate: old replica sets to 0")
             scaled = True
     if scaled:
         return True
     if dep.old_pods_running():
         return False  # the next pod deletion wakes us
-    new = dep.new_rs() or cluster.replica_set(dep.template)
+    new = dep.new_rs_or_create()
     if new.spec_replicas != dep.replicas:
-        cluster.scale(new, dep.replicas, "recreate: new replica set to full size")
+        dep.scale(new, dep.replicas, "recreate: new replica set to full size")
         return True
     return False

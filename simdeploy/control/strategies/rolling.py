@@ -24,9 +24,8 @@ if TYPE_CHECKING:
 
 def sync(dep: Deployment) -> bool:
     """One pass of ``rolloutRolling``; True when it scaled something."""
-    cluster = dep.cluster
     ru = dep.strategy.rolling
-    new = dep.new_rs() or cluster.replica_set(dep.template)
+    new = dep.new_rs_or_create()
     olds = sorted(dep.old_rss(), key=lambda rs: (rs.created_at, rs.name))
     new_state = dep.rs_state(new)
     old_states = [dep.rs_state(rs) for rs in olds]
@@ -34,7 +33,7 @@ def sync(dep: Deployment) -> bool:
 
     target = reconcile_new_replica_set(all_states, new_state, dep.replicas, ru.max_surge)
     if target is not None:
-        cluster.scale(new, target, "rolling: new replica set")
+        dep.scale(new, target, "rolling: new replica set")
         return True
 
     # reconcileOldReplicaSets
@@ -48,5 +47,5 @@ def sync(dep: Deployment) -> bool:
         return False
     by_name = {rs.name: rs for rs in olds}
     for name, replicas in changes.items():
-        cluster.scale(by_name[name], replicas, "rolling: scale down old RS")
+        dep.scale(by_name[name], replicas, "rolling: scale down old RS")
     return True

@@ -84,7 +84,7 @@ def run(env: simpy.Environment, world: World, ro: Rollout) -> Generator[simpy.Ev
         if spec.promote:
             rec.event(env.now, "ShadowPromoted", "shadow", ro.version, "rolling out for real")
             promoting = True
-            dep.set_template(ro.version, world.scenario.service.strategy)
+            dep.set_template(ro.version, world.scenario.service.strategy.kubernetes)
             yield dep.until_complete()
         ro.finish("completed", env.now, rec)
         yield env.event()

@@ -1,0 +1,160 @@
+"""The Deployment controller's event log: rollover and the scale messages (tests/control).
+
+Kubernetes docs, "Rollover (aka multiple updates in-flight)": a Deployment updated while a
+rollout is in progress starts the newest ReplicaSet and rolls over the one it was scaling up:
+that one becomes old and is scaled down (first, as it is the unhealthy one), without waiting
+for it to finish. Old ReplicaSets are reconciled oldest first (rolling.go sorts them by
+creation), so v1's pods go only once v3's are available.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from simdeploy import simulate
+from tests.conftest import scenario
+
+
+def scale_steps(events: pd.DataFrame) -> list[tuple[str, int]]:
+    """(version, new spec.replicas) of each ScalingReplicaSet event, in order."""
+    rows = events[events.reason == "ScalingReplicaSet"]
+    return [(e.version, int(e.message.split(" to ")[1].split(" ")[0])) for e in rows.itertuples()]
+
+
+def test_rollover_scales_down_the_unfinished_new_replica_set_first() -> None:
+    # 4 replicas, maxSurge 1, maxUnavailable 0 → at most 5 pods by spec, 4 available.
+    # 10 s: v2 → 1 (5 by spec). Its pod starts at 11.5-12.5 s and cannot be Ready before
+    # 13.5 s (probe initialDelaySeconds 2). 12 s: v3 is deployed. v3 cannot grow (Σ spec 5 =
+    # 4 + 1); old RSs may lose 5 - 4 - 0 = 1: v1 (oldest) is fully available, so
+    # cleanupUnhealthyReplicas takes v2's unavailable pod: v2 → 0, then v3 → 1. From there
+    # a plain rolling update of v1 → v3.
+    r = simulate(
+        scenario(
+            plan=[
+                {"at": "10s", "action": "deploy", "version": "v2"},
+                {"at": "12s", "action": "deploy", "version": "v3"},
+            ],
+            versions={
+                "v3": {"serviceTime": {"dist": "exponential", "mean": "20ms"}, "warmup": "2s"}
+            },
+        )
+    )
+    assert scale_steps(r.events) == [
+        ("v2", 1),
+        ("v2", 0),
+        ("v3", 1),
+        ("v1", 3),
+        ("v3", 2),
+        ("v1", 2),
+        ("v3", 3),
+        ("v1", 1),
+        ("v3", 4),
+        ("v1", 0),
+    ]
+    ev = r.events
+    v2_killed = ev[(ev.reason == "Killing") & (ev.version == "v2")].t.tolist()
+    assert v2_killed == [12.0]  # rolled over at once, not left to finish
+    assert r.record["outcome"] == "completed"
+    assert r.record["downtime_s"] == 0.0
+    assert (r.status.available >= 4).all()
+    assert (r.status.spec_total <= 5).all()
+
+
+def test_scale_events_say_what_the_controller_did() -> None:
+    # The event log names each scale action as `kubectl get events` would, plus the part of
+    # the controller that took it.
+    rolling = simulate(scenario(service={"replicas": 2}))
+    scaled = rolling.events[rolling.events.reason == "ScalingReplicaSet"]
+    assert scaled.object.tolist() == ["app-v2", "app-v1", "app-v2", "app-v1"]
+    # The scaling log: each action with Σ spec and the active pods of the Deployment's
+    # replica sets right after it (maxSurge 1 → 3 at most; a deleted pod stops counting).
+    log = rolling.scaling
+    assert log.t.tolist() == scaled.t.tolist()
+    assert list(zip(log.replica_set, log.spec, log.owner_spec_total, strict=True)) == [
+        ("app-v2", 1, 3),
+        ("app-v1", 1, 2),
+        ("app-v2", 2, 3),
+        ("app-v1", 0, 2),
+    ]
+    assert log.owner_active_pods.tolist() == [3, 2, 3, 2]
+    msgs = scaled.message.tolist()
+    assert msgs == [
+        "scaled up from 0 to 1 (rolling: new replica set)",
+        "scaled down from 2 to 1 (rolling: scale down old RS)",
+        "scaled up from 1 to 2 (rolling: new replica set)",
+        "scaled down from 1 to 0 (rolling: scale down old RS)",
+    ]
+    recreate = simulate(
+        scenario(service={"replicas": 2, "strategy": {"type": "Recreate", "rollingUpdate": None}})
+    )
+    msgs = recreate.events[recreate.events.reason == "ScalingReplicaSet"].message.tolist()
+    assert msgs == [
+        "scaled down from 2 to 0 (recreate: old replica sets to 0)",
+        "scaled up from 0 to 2 (recreate: new replica set to full size)",
+    ]
+
+
+def test_old_replica_sets_are_drained_oldest_first() -> None:
+    # Constant delays: a pod is Ready 0.5 + 1 + 2 = 3.5 s after it is created. v2's pods are
+    # created at 10, 13.5 and 17 s (Ready 13.5, 17, 20.5); v1 is at 2 from 17 s.
+    # 18 s: v3 deployed. Σ spec 2 + 3 = 5 = replicas + surge, so v3 waits; one pod may go:
+    # v2's unready one (cleanupUnhealthyReplicas) → v2 2, then v3 → 1 (Ready 21.5).
+    # 21.5 s: 2 + 2 + 1 = 5 available, one may go. Both old RSs are healthy, and the oldest,
+    # v1, shrinks first → v1 1, v3 2 (Ready 25); 25 s: v1 0, v3 3; only then v2: 28.5 s:
+    # v2 1, v3 4; 32 s: v2 0.
+    r = simulate(
+        scenario(
+            service={"pod": {"startupDelay": "1s"}},
+            plan=[
+                {"at": "10s", "action": "deploy", "version": "v2"},
+                {"at": "18s", "action": "deploy", "version": "v3"},
+            ],
+            versions={
+                "v3": {"serviceTime": {"dist": "exponential", "mean": "20ms"}, "warmup": "2s"}
+            },
+        )
+    )
+    steps = r.events[r.events.reason == "ScalingReplicaSet"].t.tolist()
+    assert list(zip(steps, scale_steps(r.events), strict=True)) == [
+        (10.0, ("v2", 1)),
+        (13.5, ("v1", 3)),
+        (13.5, ("v2", 2)),
+        (17.0, ("v1", 2)),
+        (17.0, ("v2", 3)),
+        (18.0, ("v2", 2)),
+        (18.0, ("v3", 1)),
+        (21.5, ("v1", 1)),
+        (21.5, ("v3", 2)),
+        (25.0, ("v1", 0)),
+        (25.0, ("v3", 3)),
+        (28.5, ("v2", 1)),
+        (28.5, ("v3", 4)),
+        (32.0, ("v2", 0)),
+    ]
+
+
+@pytest.mark.parametrize(
+    "strategy",
+    [{"type": "RollingUpdate"}, {"type": "Recreate", "rollingUpdate": None}],
+    ids=["rolling", "recreate"],
+)
+@pytest.mark.parametrize("limit", [0, 1])
+def test_a_complete_rollout_cleans_up_beyond_revision_history_limit(
+    strategy: dict, limit: int
+) -> None:
+    # cleanupDeployment runs in the pass that finds the rollout complete and nothing to scale:
+    # with revisionHistoryLimit 0 the old replica set (spec 0, no active pod) is deleted then;
+    # with 1 it is kept for `rollout undo`.
+    r = simulate(
+        scenario(service={"replicas": 2, "revisionHistoryLimit": limit, "strategy": strategy})
+    )
+    ev = r.events
+    (complete,) = ev[ev.reason == "NewReplicaSetAvailable"].t.tolist()
+    deleted = ev[ev.reason == "ReplicaSetDeleted"]
+    if limit == 0:
+        assert list(zip(deleted.t, deleted.object, deleted.message, strict=True)) == [
+            (complete, "app-v1", "revision 1: beyond revisionHistoryLimit 0")
+        ]
+    else:
+        assert deleted.empty

@@ -1,0 +1,87 @@
+"""A strategy block behaves the same under ``service.strategy`` and under ``plan[].strategy``.
+
+The deploy picks ``action.strategy or service.strategy``, so the same block in either place
+must give the same run. It did not for the strategies that hand the new version to the
+Deployment at the end (Flagger's promotion, a promoted shadow): they rolled the primary out
+with ``service.strategy``, and when that was the Flagger or shadow block itself the
+Deployment controller had no Kubernetes strategy to reconcile with, so the rollout stayed in
+``Promoting`` forever (``outcome: running``). The Deployment keeps a Kubernetes strategy (the
+service's own when it is Recreate or RollingUpdate, else Kubernetes' default), wherever the
+progressive block was given.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from simdeploy import simulate
+from simdeploy.run.result import Result
+from tests.conftest import scenario
+
+#: One block per strategy type (and per Flagger mode), each able to finish a good release of
+#: the small scenario well within the run.
+BLOCKS: dict[str, dict[str, Any]] = {
+    "Recreate": {"type": "Recreate"},
+    "RollingUpdate": {
+        "type": "RollingUpdate",
+        "rollingUpdate": {"maxSurge": "50%", "maxUnavailable": 0},
+    },
+    "Canary": {"canary": {"steps": [{"setWeight": 50}, {"pause": {"duration": "10s"}}]}},
+    "Canary-routed": {
+        "canary": {
+            "trafficRouting": {"istio": {}},
+            "steps": [{"setWeight": 25}, {"pause": {"duration": "10s"}}],
+        }
+    },
+    "BlueGreen": {"blueGreen": {"autoPromotionSeconds": "10s", "scaleDownDelaySeconds": "5s"}},
+    "Flagger": {"flagger": {"analysis": {"interval": "10s", "maxWeight": 50, "stepWeight": 25}}},
+    "Flagger-ab": {
+        "flagger": {"analysis": {"interval": "10s", "iterations": 2, "match": [{"userShare": 0.5}]}}
+    },
+    "Flagger-bluegreen": {"flagger": {"analysis": {"interval": "10s", "iterations": 2}}},
+    "Shadow": {"shadow": {"duration": "20s", "analysis": None}},
+    "Shadow-promote": {"shadow": {"duration": "20s", "analysis": None, "promote": True}},
+}
+
+
+def _run(block: dict[str, Any], where: str, undo_at: str | None) -> Result:
+    """The small scenario with ``block`` in ``service.strategy`` or in the deploy action.
+
+    Either way the block is the only strategy in the file (the small scenario's own
+    RollingUpdate block is removed), as when a user moves it from one place to the other.
+    """
+    plan: list[dict[str, Any]] = [{"at": "10s", "action": "deploy", "version": "v2"}]
+    if undo_at is not None:
+        plan.append({"at": undo_at, "action": "rollback"})
+    if where == "plan":
+        plan[0]["strategy"] = block
+        service: dict[str, Any] = {"strategy": None}
+    else:
+        service = {"strategy": {"type": None, "rollingUpdate": None, **block}}
+    return simulate(scenario(service=service, plan=plan, simulation={"duration": "150s"}))
+
+
+def _same(a: Result, b: Result) -> None:
+    assert a.record == b.record
+    assert a.events.equals(b.events)
+    assert a.status.equals(b.status)
+    assert a.timeline.equals(b.timeline)
+
+
+@pytest.mark.parametrize("name", list(BLOCKS))
+def test_good_release_is_the_same_in_service_and_in_plan(name: str) -> None:
+    in_service = _run(BLOCKS[name], "service", None)
+    in_plan = _run(BLOCKS[name], "plan", None)
+    assert in_plan.record["outcome"] == "completed", in_plan.events.tail(5).to_string()
+    assert in_service.record["outcome"] == "completed", in_service.events.tail(5).to_string()
+    _same(in_service, in_plan)
+
+
+@pytest.mark.parametrize("name", list(BLOCKS))
+def test_undo_after_completion_is_the_same_in_service_and_in_plan(name: str) -> None:
+    in_service = _run(BLOCKS[name], "service", "120s")
+    in_plan = _run(BLOCKS[name], "plan", "120s")
+    assert in_plan.record["outcome"] == "rolled_back"
+    _same(in_service, in_plan)
