@@ -5,13 +5,13 @@ replicas: v1 runs N ready pods from t=0, and at t=30 s a deploy of v2 rolls them
 maxSurge 25%, maxUnavailable 25%, a readiness probe that waits for the 5 s warm-up and a
 5 s preStop sleep. Every pod of both versions is scheduled, started, probed, made Ready,
 deleted, drained and gone within the run, so the control plane handles ~2N pod lifecycles
-(~12 events each) while the data plane serves the same ~54,000 requests for every N.
+(~3.6 logged events each) while the data plane serves the same ~54,000 requests for every N.
 
 When the control plane's cost is linear in the pods, *seconds per 1,000 pods* is the same
-for every N (a little lower at large N, where the data plane's fixed ~0.5 s is spread over
-more pods); the last line printed, ``per_1000_pods_ratio: X``, is that figure at the largest
-N divided by the figure at N = 1,000 (at most about 1 when linear; a per-event scan of all
-pods makes it grow with N, towards 5,000 / 1,000 = 5 for a purely quadratic cost). The line
+for every N (a little lower at large N when the data plane's fixed ~0.5 s weighs); the last
+line printed, ``per_1000_pods_ratio: X``, is that figure at the largest N divided by the
+figure at N = 1,000 (about 1 when linear; a per-event scan of all pods makes it grow with N,
+towards 5,000 / 1,000 = 5 for a purely quadratic cost). The line
 before it gives the *marginal* cost, (wall(5,000) - wall(1,000)) / 4: the pods' own cost,
 without the data plane's share. Wall time is ``time.perf_counter``; the CPU time of the
 process (``time.process_time``) is printed too, as it is less disturbed by other jobs.
@@ -22,8 +22,9 @@ process with O(1) counters keeps the new pods within N + maxSurge and the availa
 above N - maxUnavailable; each new pod is a process (scheduling delay, start-up, probe ticks
 until warm, Ready after the propagation delay) and each deleted old pod one too (endpoint
 removal, preStop, gone); requests at 300 req/s are one process each, sent round-robin to a
-ready pod (a list with O(1) swap-removal). It models less than simdeploy (no event log, no
-status, no per-bucket counters), so it is the floor a linear simulator can be compared to.
+ready pod (a list with O(1) swap-removal). It models less than simdeploy (no probe ticks
+after Ready, no event log, no status, no per-bucket counters), so it is the floor a linear
+simulator can be compared to.
 
 Run: ``.venv/bin/python benchmarks/bench_control_plane.py [--quick] [--json] [--sizes ...]``.
 """

@@ -153,8 +153,67 @@ def test_a_complete_rollout_cleans_up_beyond_revision_history_limit(
     (complete,) = ev[ev.reason == "NewReplicaSetAvailable"].t.tolist()
     deleted = ev[ev.reason == "ReplicaSetDeleted"]
     if limit == 0:
-        assert list(zip(deleted.t, deleted.object, deleted.message, strict=True)) == [
-            (complete, "app-v1", "revision 1: beyond revisionHistoryLimit 0")
+        assert list(zip(deleted.t, deleted.object, deleted.version, strict=True)) == [
+            (complete, "app-v1", "v1")
         ]
+        assert deleted.message.tolist() == ["revision 1: beyond revisionHistoryLimit 0"]
+        # A deleted replica set's terminating pods finish on their own: the timeline still
+        # shows them until they are gone.
+        gone = ev[(ev.reason == "Deleted") & (ev.version == "v1")].t.max()
+        tl = r.timeline
+        after = tl[(tl.t > complete) & (tl.t < gone)]
+        assert (after["terminating[v1]"] == after["pods[v1]"]).all()
+        if gone - complete > 1:
+            assert (after["pods[v1]"] > 0).all() and len(after) > 0
     else:
         assert deleted.empty
+
+
+def test_cleanup_deletes_the_lowest_revision_and_undo_renumbers() -> None:
+    # v1 (revision 1) → v2 (2); `rollout undo` makes v1's replica set new again with
+    # revision 3; then v3 (4). With revisionHistoryLimit 1, cleanup (sorted by revision,
+    # ReplicaSetsByRevision) deletes v2, revision 2, and keeps v1 although v1 is older.
+    r = simulate(
+        scenario(
+            service={"revisionHistoryLimit": 1},
+            versions={
+                "v3": {"serviceTime": {"dist": "exponential", "mean": "20ms"}, "warmup": "2s"}
+            },
+            plan=[
+                {"at": "10s", "action": "deploy", "version": "v2"},
+                {"at": "40s", "action": "rollback"},
+                {"at": "70s", "action": "deploy", "version": "v3"},
+            ],
+            simulation={"duration": "120s", "seed": 3},
+        )
+    )
+    ev = r.events
+    deleted = ev[ev.reason == "ReplicaSetDeleted"]
+    assert list(zip(deleted.object, deleted.version, deleted.message, strict=True)) == [
+        ("app-v2", "v2", "revision 2: beyond revisionHistoryLimit 1")
+    ]
+    completions = ev[ev.reason == "NewReplicaSetAvailable"]
+    assert completions.version.tolist() == ["v2", "v1", "v3"]
+    assert deleted.t.tolist() == [completions.t.iloc[-1]]
+
+
+def test_recreate_undo_does_not_wait_for_the_new_replica_sets_own_terminating_pods() -> None:
+    # oldPodsRunning skips the pods of the new replica set. Recreate v1 → v2 at 10 s deletes
+    # v1's pods (preStop 3 s: gone at 13 s); undo at 11 s makes v1 the new replica set again,
+    # and v2 has no pod, so v1 is scaled up at once, while its deleted pods still terminate.
+    r = simulate(
+        scenario(
+            service={"strategy": {"type": "Recreate", "rollingUpdate": None}},
+            plan=[
+                {"at": "10s", "action": "deploy", "version": "v2"},
+                {"at": "11s", "action": "rollback"},
+            ],
+        )
+    )
+    ev = r.events
+    scaled = ev[ev.reason == "ScalingReplicaSet"]
+    assert list(zip(scaled.t, scaled.version, strict=True))[:2] == [(10.0, "v1"), (11.0, "v1")]
+    assert scaled.message.iloc[1].startswith("scaled up from 0 to 4")
+    gone = ev[(ev.reason == "Deleted") & (ev.version == "v1")].t
+    assert gone.min() == 13.0
+    assert r.record["outcome"] == "rolled_back"

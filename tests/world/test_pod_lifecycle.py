@@ -343,6 +343,21 @@ def test_a_crash_looping_container_counts_restarts_and_refuses_connections() -> 
 # --- waiting for a cluster change -------------------------------------------------------------
 
 
+def test_until_waits_for_the_first_change_after_which_the_predicate_holds() -> None:
+    cluster, _ = bare_cluster(1)
+    on = {"now": False}
+    assert cluster.until(lambda: True).triggered  # holds now: at once
+    ev = cluster.until(lambda: on["now"])
+    cluster.notify()  # a change after which it does not hold
+    cluster.balancer.refresh()
+    assert not ev.triggered
+    on["now"] = True
+    assert not ev.triggered  # nothing changed yet
+    cluster.balancer.refresh()  # a balancer change counts too
+    assert ev.triggered
+    assert all(len(hooks) == 0 for hooks in (cluster.on_change, cluster.balancer.on_change))
+
+
 @pytest.mark.xfail(
     strict=True,
     reason="Cluster.notify and Balancer.refresh iterate on_change while an until() check "
@@ -467,3 +482,24 @@ def test_a_pod_deleted_before_its_container_starts_is_gone_at_once() -> None:
     assert ev == [(0.0, "SuccessfulCreate"), (1.0, "Killing"), (1.0, "Deleted")]
     assert cluster.replica_sets[0].pods == []
     assert cluster.pod_count == 0
+
+
+def test_sigterm_closes_the_listener_while_the_endpoint_is_still_listed() -> None:
+    # No preStop: SIGTERM at deletion (13.5 s), the endpoint leaves 2 s later. Requests the
+    # balancer still sends to the old pod in between are refused (it drains the 40 s requests
+    # it had accepted until SIGKILL at +30); none are refused before or after that window.
+    r = simulate(
+        lifecycle_scenario(
+            pod={"lifecycle": None, "concurrency": 50},
+            service={"balancer": {"endpointPropagationDelay": "2s"}},
+            versions={"v1": {"serviceTime": {"dist": "constant", "value": "40s"}}},
+            traffic={"rate": 20, "users": 50, "timeout": "60s"},
+        )
+    )
+    (killing,) = times(r.events, "Killing", "v1")
+    assert times(r.events, "SIGTERM", "v1") == [pytest.approx(killing)]
+    assert times(r.events, "SIGKILL", "v1") == [pytest.approx(killing + 30)]
+    tl = r.timeline
+    refused = tl[tl["errors_connection_refused"] > 0].t
+    assert len(refused) > 0
+    assert refused.min() >= int(killing) and refused.max() < killing + 2
