@@ -65,6 +65,11 @@ def test_scale_events_say_what_the_controller_did() -> None:
     # The event log names each scale action as `kubectl get events` would, plus the part of
     # the controller that took it.
     rolling = simulate(scenario(service={"replicas": 2}))
+    created = rolling.events[rolling.events.reason == "ReplicaSetCreated"]
+    assert list(zip(created.t, created.object, created.version, strict=True)) == [
+        (0.0, "app-v1", "v1"),
+        (10.0, "app-v2", "v2"),
+    ]
     scaled = rolling.events[rolling.events.reason == "ScalingReplicaSet"]
     assert scaled.object.tolist() == ["app-v2", "app-v1", "app-v2", "app-v1"]
     # The scaling log: each action with Σ spec and the active pods of the Deployment's

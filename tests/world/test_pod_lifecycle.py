@@ -186,6 +186,10 @@ def test_prestop_counts_within_the_grace_period(
     assert times(r.events, "SIGTERM", "v1") == [pytest.approx(killing + sigterm_after)]
     assert times(r.events, "SIGKILL", "v1") == [pytest.approx(killing + sigkill_after)]
     assert times(r.events, "Deleted", "v1") == [pytest.approx(killing + sigkill_after)]
+    (kill_msg,) = r.events[r.events.reason == "SIGKILL"].message
+    killed, text = kill_msg.split(" ", 1)
+    assert text == "requests killed in flight"
+    assert int(killed) == r.record["errors_by_cause"]["killed_in_flight"] > 0
 
 
 # --- CrashLoopBackOff -----------------------------------------------------------------------
