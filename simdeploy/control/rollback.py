@@ -72,6 +72,10 @@ class Rollout:
     weight_asked: float | None = None
     #: Called with the outcome each time the rollout ends (completed, then maybe rolled_back).
     on_finish: list[Callable[[str], None]] = field(default_factory=list)
+    #: The rollout's process is on its rollback path (interrupted, or aborting on its own
+    #: analysis): a rollback requested earlier with a reaction delay is not delivered again
+    #: (a second interrupt there would escape the process).
+    rolling_back: bool = False
 
     def finish(self, outcome: str, now: float, recorder: Recorder) -> None:
         """The rollout is over: ``completed`` or ``rolled_back``."""
@@ -170,10 +174,13 @@ def request_rollback(
     proc = ro.process
 
     def _interrupt(_e: simpy.Event | None = None) -> None:
+        if ro.rolling_back:  # the rollout aborted on its own meanwhile (its analysis failed)
+            return
         ro.rollback_started_at = env.now
         # Undoing a finished rollout starts a new one (back): "running" until it ends.
         ro.ended_at, ro.outcome = None, "running"
         if proc.is_alive:
+            ro.rolling_back = True
             proc.interrupt(cause)
 
     if delay_s > 0:
@@ -198,6 +205,9 @@ def mark_rollback(ro: Rollout, cause: RollbackRequested, recorder: Recorder) -> 
     A strategy whose own analysis failed calls this directly: a process cannot interrupt
     itself, it goes straight to its abort path.
     """
+    proc = ro.process
+    if proc is not None and proc.env.active_process is proc:
+        ro.rolling_back = True  # called by the rollout itself, on its way to its abort path
     if ro.rollback is not None:
         return False
     ro.rollback = cause

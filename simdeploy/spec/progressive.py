@@ -94,7 +94,8 @@ class Metric(Strict):
 
     name: str
     provider: Provider
-    interval: Duration | None = None
+    #: > 0: a run measures every ``interval`` (0 would measure without end at one instant)
+    interval: Annotated[Duration, Field(gt=0)] | None = None
     initial_delay: Duration = 0.0
     count: Annotated[int, Field(ge=0)] | None = None
     success_condition: str | None = None

@@ -211,7 +211,7 @@ class Balancer:
             self._down_since = None
         elif not serving and self._down_since is None:
             self._down_since = now
-        for cb in self.on_change:
+        for cb in tuple(self.on_change):  # a copy: a satisfied until() waiter removes itself
             cb()
 
     def user_endpoints(self) -> list[Pod]:

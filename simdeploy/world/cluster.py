@@ -340,7 +340,10 @@ class Cluster:
                 self.env.process(self._liveness(pod))
 
     def notify(self) -> None:
-        for cb in self.on_change:
+        """Tell every ``on_change`` callback that something changed. Iterates over a copy: an
+        ``until()`` waiter that is satisfied removes itself, and the one after it must still
+        hear this change."""
+        for cb in tuple(self.on_change):
             cb()
 
     def pods(self) -> list[Pod]:

@@ -362,12 +362,6 @@ def test_until_waits_for_the_first_change_after_which_the_predicate_holds() -> N
     assert all(len(hooks) == 0 for hooks in (cluster.on_change, cluster.balancer.on_change))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Cluster.notify and Balancer.refresh iterate on_change while an until() check "
-    "removes itself from it, so the callback after a satisfied waiter is skipped for that "
-    "change (it hears only the next one)",
-)
 def test_every_waiter_hears_the_change_that_satisfies_it() -> None:
     # Two strategies wait on the same condition (or one waits and the canary's reconcile or
     # the rollback watcher is registered after it): one change satisfies both.
