@@ -34,7 +34,7 @@ from simdeploy.rules.hpa import (
     reconcile,
 )
 from simdeploy.spec.autoscaler import Autoscaler as AutoscalerSpec
-from simdeploy.world.cluster import PENDING, Pod
+from simdeploy.world.pod import PENDING, Pod
 from simdeploy.world.recorder import Recorder
 
 #: How often a pod's busy workers are sampled (the metrics pipeline's resolution), seconds.

@@ -36,7 +36,8 @@ from simdeploy.rules.recreate_wait import old_pods_running
 from simdeploy.rules.replica_math import RSState, max_surge
 from simdeploy.rules.revision_history import RevisionRS, cleanup_deployment, rollback_target
 from simdeploy.spec.service import Strategy
-from simdeploy.world.cluster import PENDING, RUNNING, Cluster, ReplicaSet
+from simdeploy.world.cluster import Cluster
+from simdeploy.world.pod import PENDING, RUNNING, ReplicaSet
 
 #: One reconcile pass of a Kubernetes strategy: at most one scale action; True if it did.
 Sync = Callable[["Deployment"], bool]

@@ -31,7 +31,7 @@ import numpy as np
 import simpy
 
 if TYPE_CHECKING:
-    from simdeploy.world.cluster import Pod
+    from simdeploy.world.pod import Pod
     from simdeploy.world.recorder import Recorder
 
 

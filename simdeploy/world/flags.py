@@ -20,7 +20,7 @@ from simdeploy.rules.bucketing import bucket_many
 
 if TYPE_CHECKING:
     from simdeploy.spec.flags import Flag
-    from simdeploy.world.cluster import Pod
+    from simdeploy.world.pod import Pod
 
 
 @dataclass(eq=False)

@@ -25,9 +25,9 @@ from simdeploy.world.balancer import Mirror
 if TYPE_CHECKING:
     from simdeploy.spec.traffic import Profile, Traffic
     from simdeploy.world.balancer import Balancer
-    from simdeploy.world.cluster import Pod
     from simdeploy.world.database import Access, Database, TableLocks
     from simdeploy.world.flags import FlagRuntime, Flags
+    from simdeploy.world.pod import Pod
 
 BATCH = 4096
 

@@ -25,7 +25,8 @@ import pytest
 
 from simdeploy import Scenario, simulate
 from simdeploy.world.balancer import Balancer
-from simdeploy.world.cluster import Cluster, ReplicaSet
+from simdeploy.world.cluster import Cluster
+from simdeploy.world.pod import ReplicaSet
 from tests.conftest import base_dict, merge
 
 

@@ -21,9 +21,10 @@ from hypothesis import strategies as st
 
 from simdeploy import Scenario, load_scenario, simulate
 from simdeploy.rules.deployment_status import is_pod_available
-from simdeploy.world import cluster as cluster_module
+from simdeploy.world import pod as pod_module
 from simdeploy.world.balancer import Balancer
-from simdeploy.world.cluster import PENDING, RUNNING, Cluster, Pod, ReplicaSet
+from simdeploy.world.cluster import Cluster
+from simdeploy.world.pod import PENDING, RUNNING, Pod, ReplicaSet
 from simdeploy.world.pod_index import PodIndex
 from simdeploy.world.recorder import Recorder
 from simdeploy.world.versions import VersionModel
@@ -42,7 +43,7 @@ def full_counts(rs: ReplicaSet, min_ready_s: float, now: float) -> tuple[int, in
 def full_deletion_order(rs: ReplicaSet, k: int, now: float) -> list[Pod]:
     """What ``Cluster.scale`` deleted before the index: a stable sort of every active pod."""
     act = [p for p in rs.pods if p.deleted_at is None]
-    return sorted(act, key=lambda p: cluster_module._deletion_rank(p, now))[:k]
+    return sorted(act, key=lambda p: pod_module._deletion_rank(p, now))[:k]
 
 
 class Checked:

@@ -25,7 +25,8 @@ import simpy
 
 from simdeploy import Scenario, simulate
 from simdeploy.world.balancer import Balancer
-from simdeploy.world.cluster import PENDING, RUNNING, Cluster, Pod
+from simdeploy.world.cluster import Cluster
+from simdeploy.world.pod import PENDING, RUNNING, Pod
 from simdeploy.world.recorder import Recorder
 from simdeploy.world.versions import VersionModel
 from simdeploy.world.world import stream

@@ -34,7 +34,7 @@ from simdeploy.rules.blue_green_math import (
     ready_for_pause,
 )
 from simdeploy.world.balancer import Routing
-from simdeploy.world.cluster import ReplicaSet
+from simdeploy.world.pod import ReplicaSet
 
 if TYPE_CHECKING:
     from simdeploy.control.rollback import Rollout

@@ -44,7 +44,7 @@ from simdeploy.rules.canary_traffic import (
     check_replicas_available,
 )
 from simdeploy.world.balancer import Routing
-from simdeploy.world.cluster import ReplicaSet
+from simdeploy.world.pod import ReplicaSet
 
 if TYPE_CHECKING:
     from simdeploy.control.deployment import Deployment
