@@ -20,9 +20,10 @@ and round towards the expensive side:
   a latency histogram of :data:`LATENCY_BINS` 4-byte bins (808: 3.2 KiB). The SLO alert sums
   its window of buckets once per bucket; an analysis query sums its window once per
   measurement.
-- **pods**: the control plane costs ~1.5 ms per pod created plus ~0.4 µs per (pod, pod)
-  pair, as measured today (a rolling update of 1,000 / 2,000 / 5,000 replicas at 300 req/s
-  for 3 minutes: 3.5 / 7.4 / 42 s); each readiness probe tick ~3 µs.
+- **pods**: the control plane costs ~1 ms per pod created, linear in pods
+  (``benchmarks/bench_control_plane.py``: a rolling update of N replicas creates or deletes
+  2N pods at 0.8–0.95 s per 1,000 replicas for N = 1,000 to 5,000, ~0.45 ms per pod with its
+  ~45 probe ticks; doubled for slower machines); each probe tick ~3 µs.
 - **users**: 3 bytes each for the recorder, 11 per version whose bug hits a share of users,
   24 for a zipf distribution, 40 and ~1.5 µs per flag or sticky cohort (one hash per user),
   and ~80 bytes per distinct user with an error (at most min(users, requests)).
@@ -63,8 +64,7 @@ SECONDS_PER_REQUEST = 1 / REQUESTS_PER_SECOND
 SECONDS_PER_CANDIDATE = 1e-6  # a thinned arrival candidate, plus per step of its profile:
 SECONDS_PER_PROFILE_STEP = 1e-7
 SECONDS_PER_BUCKET = 5e-5
-SECONDS_PER_POD = 1.5e-3
-SECONDS_PER_POD_PAIR = 4e-7
+SECONDS_PER_POD = 1e-3
 SECONDS_PER_PROBE = 3e-6
 SECONDS_PER_EVENT = 2e-5  # a logged control-plane event: measurement, batch, restart
 SECONDS_PER_CELL_SCAN = 1e-8  # one counter summed by a window query
@@ -201,7 +201,7 @@ def estimate(sc: ScenarioParts) -> Estimate:
     crashing = sum(1 for v in sc.versions.values() if v.crash_on_start)
     restarts = crashing * pods * d / (1.0 + sc.service.pod.crash_loop_back_off)
     probing = ticks * SECONDS_PER_PROBE
-    lifecycle = created * SECONDS_PER_POD + pods * created * SECONDS_PER_POD_PAIR
+    lifecycle = created * SECONDS_PER_POD
     period = "service.pod.readinessProbe.periodSeconds"
     if live_ticks > ticks / 2:  # the liveness probe is the one ticking fastest
         period = "service.pod.livenessProbe.periodSeconds"
