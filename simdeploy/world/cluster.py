@@ -270,28 +270,35 @@ class Cluster:
             self.set_ready(pod, True)
 
     def _crash_loop(self, pod: Pod) -> Generator[simpy.Event, Any, None]:
-        """CrashLoopBackOff: exit after a second, restart after 10 s, 20 s, ... 5 min."""
-        env, back_off = self.env, self.spec.crash_loop_back_off
+        """CrashLoopBackOff: the container exits a second after each start; the kubelet
+        restarts it at once the first time, then after its back-off (``doBackOff``, as
+        :meth:`_kill_container`). Default 10 s: starts at s, s + 1, s + 12, s + 33, s + 74...
+        (1 s of running, then 0, 10, 20, 40 s of back-off, up to 5 minutes)."""
+        env = self.env
         while not pod.terminating:
             yield env.timeout(CRASH_AFTER_S)
             if pod.terminating:
                 return
             pod.accepting = False
             pod.container_running = False
-            pod.restarts += 1
             self.set_ready(pod, False)
-            self.recorder.event(
-                env.now,
-                "BackOff",
-                pod.name,
-                pod.version,
-                f"back-off {back_off:g}s restarting failed container",
+            at, waited, pod.back_off = restart_at(
+                pod.back_off, env.now, self.spec.crash_loop_back_off, MAX_BACK_OFF_S
             )
+            if waited > 0:
+                self.recorder.event(
+                    env.now,
+                    "BackOff",
+                    pod.name,
+                    pod.version,
+                    f"back-off {waited:g}s restarting failed container",
+                )
             self.balancer.refresh()
-            yield env.timeout(back_off)
-            back_off = min(2 * back_off, MAX_BACK_OFF_S)
+            if at > env.now:
+                yield env.timeout(at - env.now)
             if pod.terminating:
                 return
+            pod.restarts += 1
             self._start_container(pod)
 
     def _probe(self, pod: Pod) -> Generator[simpy.Event, Any, None]:

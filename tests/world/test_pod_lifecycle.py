@@ -200,7 +200,7 @@ def test_prestop_counts_within_the_grace_period(
     ("first", "back_offs"),
     [
         # The kubelet's default: 10 s, doubling, capped at 300 s.
-        pytest.param(None, [10, 20, 40, 80, 160, 300, 300], id="default-10s"),
+        pytest.param(None, [10, 20, 40, 80, 160, 300], id="default-10s"),
         # From 100 s: 100, 200, then the 300 s cap (not 400).
         pytest.param("100s", [100, 200, 300, 300], id="from-100s"),
     ],
@@ -209,8 +209,9 @@ def test_crash_loop_back_off_doubles_up_to_five_minutes(
     first: str | None, back_offs: list[int]
 ) -> None:
     pod = {"crashLoopBackOff": first} if first else {}
-    # Each cycle: the container runs 1 s, exits, waits the back-off, starts again. Starts at
-    # 11.5, 11.5 + 1 + 10 = 22.5, 22.5 + 1 + 20 = 43.5, ...; 1000 s holds seven back-offs.
+    # Each cycle: the container runs 1 s and exits; the kubelet restarts it at once the first
+    # time (doBackOff finds no back-off entry), then after the back-off. Starts at 11.5,
+    # 11.5 + 1 = 12.5, 12.5 + 1 + 10 = 23.5, 23.5 + 1 + 20 = 44.5, ...
     r = simulate(
         lifecycle_scenario(
             pod=pod,
@@ -220,11 +221,13 @@ def test_crash_loop_back_off_doubles_up_to_five_minutes(
         )
     )
     starts = times(r.events, "Started")
-    crashes = times(r.events, "BackOff")
+    back_off_at = times(r.events, "BackOff")
     n = len(back_offs)
     assert starts[0] == pytest.approx(STARTED)
-    assert [b - a for a, b in pairwise(starts)][:n] == [pytest.approx(1 + b) for b in back_offs]
-    assert [c - s for s, c in zip(starts, crashes, strict=False)][:n] == [pytest.approx(1.0)] * n
+    gaps = [b - a for a, b in pairwise(starts)][: n + 1]
+    assert gaps == [pytest.approx(1.0)] + [pytest.approx(1 + b) for b in back_offs]
+    # A BackOff event when each container after the first exits, 1 s after it started.
+    assert back_off_at[:n] == [pytest.approx(t + 1.0) for t in starts[1 : n + 1]]
     msgs = r.events[r.events.reason == "BackOff"].message.tolist()[:n]
     assert msgs == [f"back-off {b}s restarting failed container" for b in back_offs]
     # The pod never becomes Ready, so the rollout never drains the old pod.
@@ -325,9 +328,9 @@ def test_scale_down_order_over_a_whole_replica_set() -> None:
 
 
 def test_a_crash_looping_container_counts_restarts_and_refuses_connections() -> None:
-    # Created at 0: starts at 1.5, exits at 2.5 (restart 1), back-off 10 → starts at 12.5,
-    # exits at 13.5 (2), back-off 20 → 33.5, exits 34.5 (3), back-off 40 → 74.5, exits at
-    # 75.5 (4), back-off 80 → next start at 155.5. At 100 s it waits out its 4th back-off.
+    # Created at 0: starts at 1.5, exits at 2.5, restarted at once (restart 1); exits at 3.5,
+    # back-off 10 → 13.5 (2), exits 14.5, back-off 20 → 34.5 (3), exits 35.5, back-off 40 →
+    # 75.5 (4), exits at 76.5, back-off 80 → next start at 156.5. At 100 s it waits that out.
     cluster, (pod,) = bare_cluster(
         1, lifecycle_scenario(v2=None, versions={"v1": {"crashOnStart": True}})
     )
@@ -336,13 +339,13 @@ def test_a_crash_looping_container_counts_restarts_and_refuses_connections() -> 
     cluster.env.run(until=100)
     assert pod.scheduled and pod.phase == RUNNING
     starts = [e.t for e in cluster.recorder.events if e.reason == "Started"]
-    assert starts == [pytest.approx(t) for t in (1.5, 12.5, 33.5, 74.5)]
+    assert starts == [pytest.approx(t) for t in (1.5, 2.5, 13.5, 34.5, 75.5)]
     assert pod.restarts == 4
     assert not pod.accepting and not pod.ready and not pod.container_running
     backoffs = [e.object for e in cluster.recorder.events if e.reason == "BackOff"]
     assert backoffs == [pod.name] * 4
     assert not pod.can_serve(100.0)  # a connection now is refused
-    assert pod.started_at == pytest.approx(74.5)
+    assert pod.started_at == pytest.approx(75.5)
 
 
 # --- waiting for a cluster change -------------------------------------------------------------
