@@ -86,6 +86,10 @@ class Deployment:
         self.sync_for = sync_for
         self.cluster = cluster
         self.replicas = replicas
+        #: (time, ``spec.replicas``) at the start and at each change: the capacity the
+        #: Deployment asks for over time (``extra_cost`` and the rollback's "back at full
+        #: capacity" compare with it).
+        self.replicas_log: list[tuple[float, int]] = [(env.now, replicas)]
         self.template = version
         self.strategy = strategy
         self.min_ready_s = cluster.min_ready_s
@@ -200,6 +204,7 @@ class Deployment:
         scaling event and scales the replica sets proportionally."""
         if replicas != self.replicas:
             self.replicas = replicas
+            self.replicas_log.append((self.env.now, replicas))
             self.wake()
 
     def undo_target(self, previous: str) -> tuple[str | None, str | None]:

@@ -55,7 +55,7 @@ def apply_action(env: simpy.Environment, cp: ControlPlane, action: Action) -> No
             ro.process = env.process(impl.run(env, world, ro))
         else:
             ro.process = env.process(k8s_rollout(env, dep, ro, rec))
-        watch_rollback_done(ro, world.balancer, dep.replicas)
+        watch_rollback_done(ro, world.balancer)
     elif action.action == "rollback":
         request_rollback(env, cp.rollout, RollbackRequested(MANUAL, env.now, "plan"), rec)
         db = world.database

@@ -222,13 +222,13 @@ def mark_rollback(ro: Rollout, cause: RollbackRequested, recorder: Recorder) -> 
     return True
 
 
-def watch_rollback_done(ro: Rollout, balancer: Balancer, replicas: int) -> None:
+def watch_rollback_done(ro: Rollout, balancer: Balancer) -> None:
     """Stamp ``ro.rollback_done_at`` when users are all back on stable at full capacity.
 
     "All back" means every endpoint that user requests can reach under the routing
-    table is a stable pod, and at least ``replicas`` of them can serve (a shadow or a
-    canary at weight 0 may still be listed). Checked on every balancer change after the
-    trigger.
+    table is a stable pod, and at least the Deployment's ``replicas`` at that moment (after
+    any ``scale`` action or autoscaler change) can serve (a shadow or a canary at weight 0
+    may still be listed). Checked on every balancer change after the trigger.
     """
 
     def check() -> None:
@@ -239,7 +239,7 @@ def watch_rollback_done(ro: Rollout, balancer: Balancer, replicas: int) -> None:
         eps = balancer.user_endpoints()
         if any(p.version != ro.stable for p in eps):
             return
-        if sum(1 for p in eps if p.can_serve(balancer.env.now)) >= replicas:
+        if sum(1 for p in eps if p.can_serve(balancer.env.now)) >= ro.deployment.replicas:
             ro.rollback_done_at = balancer.env.now
 
     balancer.on_change.append(check)

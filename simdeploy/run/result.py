@@ -6,6 +6,7 @@ pod-count step function, the rollout record); nothing here runs during the simul
 
 from __future__ import annotations
 
+import bisect
 import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -71,26 +72,39 @@ def step_integral(log: list[tuple[float, int]], t0: float, t1: float) -> float:
     return total
 
 
+def step_value(log: list[tuple[float, int]], t: float) -> int:
+    """The value at ``t`` of the step function given by (time, value) changes in time order
+    (the first value before the first change).
+
+    Example: [(0, 3), (10, 4)] → 3 at 9.9, 4 at 10.
+    """
+    i = bisect.bisect_right(log, t, key=lambda row: row[0])
+    return log[max(i - 1, 0)][1]
+
+
 def settled_at(
-    log: list[tuple[float, int]], ended_at: float | None, replicas: int, duration: float
+    log: list[tuple[float, int]],
+    ended_at: float | None,
+    replicas_log: list[tuple[float, int]],
+    duration: float,
 ) -> float:
     """End of the cost window: the first time at or after the rollout's end when no more
-    than ``replicas`` pods exist (blue kept for scaleDownDelaySeconds, terminating pods and
-    a canary waiting for abortScaleDownDelaySeconds all count); the run's end otherwise.
+    pods exist (``log``) than the Deployment's ``replicas`` then (``replicas_log``): blue
+    kept for scaleDownDelaySeconds, terminating pods and a canary waiting for
+    abortScaleDownDelaySeconds all count; the run's end otherwise.
 
-    Example: rollout ends at 100 s with 20 pods, blue scaled down at 130 s, its pods
-    gone at 165 s → 165.
+    Example: 10 replicas, rollout ends at 100 s with 20 pods, blue's pods gone at 165 s →
+    165; with ``scale --replicas=20`` at 90 s → 100; scaled to 20 at 120 s → 120.
     """
     if ended_at is None:
         return duration
-    count = 0
-    for t, n in log:
-        if t > ended_at and count <= replicas:
-            return ended_at
-        if t >= ended_at and n <= replicas:
-            return min(t, duration)
-        count = n
-    return duration if count > replicas else ended_at
+    later = {t for t, _ in log if t > ended_at} | {t for t, _ in replicas_log if t > ended_at}
+    for t in sorted(later | {ended_at}):
+        if t >= duration:
+            break
+        if step_value(log, t) <= step_value(replicas_log, t):
+            return t
+    return duration
 
 
 def version_column(kind: str, version: str) -> str:
@@ -213,7 +227,6 @@ def build_result(cp: ControlPlane, seed: int) -> Result:
     degraded = float(lengths[(timeline["error_ratio"] > sc.slo.error_rate).to_numpy()].sum())
 
     ro = cp.rollout
-    replicas = sc.service.replicas
     outcome, rollout_s, detect_s, rollback_s = "none", None, None, None
     extra_cost = 0.0
     if ro is not None:
@@ -232,8 +245,11 @@ def build_result(cp: ControlPlane, seed: int) -> Result:
                 detect_s = ro.rollback.at - first
             if ro.rollback_done_at is not None and ro.rollback_started_at is not None:
                 rollback_s = ro.rollback_done_at - ro.rollback_started_at
-        end = settled_at(world.cluster.pod_count_log, ro.ended_at, replicas, duration)
-        steady = replicas * (end - ro.started_at)
+        # The baseline is the capacity the Deployment asked for at each moment: a `scale`
+        # action or the autoscaler moves it (10 → 20 replicas halfway: 15 on average).
+        replicas_log = cp.deployment.replicas_log
+        end = settled_at(world.cluster.pod_count_log, ro.ended_at, replicas_log, duration)
+        steady = step_integral(replicas_log, ro.started_at, end)
         if steady > 0:
             used = step_integral(world.cluster.pod_count_log, ro.started_at, end)
             extra_cost = used / steady - 1.0

@@ -30,7 +30,8 @@ SUMMARY: dict[str, tuple[str, str]] = {
     "pod_seconds": ("pod·s", "pod-seconds over the whole run"),
     "extra_cost": (
         "",
-        "pod-seconds from the deploy until the pods settle / steady-state pod-seconds - 1",
+        "pod-seconds from the deploy until the pods settle / the replicas asked for over that "
+        "window (pod-seconds) - 1",
     ),
     "outcome": ("", "completed, rolled_back, stuck, running, or none (no deploy in the plan)"),
     "in_flight": ("", "requests still queued or in service when the run ended"),
