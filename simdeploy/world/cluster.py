@@ -302,10 +302,15 @@ class Cluster:
             self._start_container(pod)
 
     def _probe(self, pod: Pod) -> Generator[simpy.Event, Any, None]:
-        """The kubelet's readiness prober: first tick at initialDelaySeconds, then periodic.
+        """The kubelet's readiness prober (``pkg/kubelet/prober/worker.go``, ``doProbe``):
+        first tick at initialDelaySeconds, then periodic.
 
         A tick succeeds when the app is warm and healthy. ``successThreshold``
         consecutive successes make the pod Ready, ``failureThreshold`` failures NotReady.
+        A restarted container (liveness kill) is probed afresh: its result starts as Failure
+        and ticks are skipped while it has run for less than initialDelaySeconds, as for
+        the first container. E.g. initialDelaySeconds 10, period 2, warm-up
+        3 s, restarted at 100 s → Ready at the tick at or after 110 s, not at 103 s.
         """
         probe = self.spec.readiness_probe
         if probe is None:
@@ -316,8 +321,14 @@ class Cluster:
         if first > env.now:
             yield env.timeout(first - env.now)
         ok_run = fail_run = 0
+        container = pod.restarts
         while not pod.terminating:
-            if pod.can_serve(env.now):
+            if pod.restarts != container:  # a new container: its result starts as Failure
+                container, ok_run, fail_run = pod.restarts, 0, 0
+            ran = env.now - pod.started_at if pod.started_at is not None else 0.0
+            if not pod.container_running or ran + 1e-9 < probe.initial_delay_seconds:
+                pass  # no container, or probing is disabled for initialDelaySeconds
+            elif pod.can_serve(env.now):
                 ok_run, fail_run = ok_run + 1, 0
                 if not pod.ready and ok_run >= probe.success_threshold:
                     self.set_ready(pod, True)

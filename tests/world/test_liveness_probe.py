@@ -72,6 +72,19 @@ def test_a_pod_is_not_ready_while_its_container_restarts() -> None:
     assert times(ev, "Ready") == [42.0, 92.0]  # each restart + 2 s of warm-up
 
 
+def test_a_restarted_container_waits_out_the_readiness_initial_delay_again() -> None:
+    """readinessProbe initialDelaySeconds 10 (period 1 s), warm-up 2 s: the restarted
+    container at 40 s is warm at 42 s, but the prober skips it until it has run 10 s, so it
+    is Ready at 50 s (not 42 s); the one restarted at 90 s at 100 s (worker.go doProbe)."""
+    sc = one_pod(duration="110s")
+    data = sc.model_dump(by_alias=True, exclude_unset=True)
+    data["service"]["pod"]["readinessProbe"]["initialDelaySeconds"] = 10
+    r = simulate(Scenario.parse(data))
+    ev = r.events
+    assert times(ev, "Started") == [40.0, 90.0]
+    assert times(ev, "Ready") == [50.0, 100.0]
+
+
 def test_restart_count_grows_with_each_restart() -> None:
     from simdeploy.run.simulation import build
 
