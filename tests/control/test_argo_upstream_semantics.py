@@ -219,3 +219,19 @@ def test_pause_duration_keeps_whole_seconds(duration: str | int, seconds: int) -
     paused = float(events(r, "RolloutPaused").t.iloc[0])
     asked_50 = events(r, "SetWeight").query("message == 'asked 50%'")
     assert float(asked_50.t.iloc[0]) - paused == pytest.approx(seconds)
+
+
+def test_blue_green_undo_after_promotion_scales_green_down_after_scale_down_delay() -> None:
+    # An undo after a completed promotion is a new update back to blue (still up within its
+    # scaleDownDelaySeconds): green, now the old side, goes scaleDownDelaySeconds after the
+    # switch back, as after any promotion; abortScaleDownDelaySeconds (10) is for aborts only.
+    r = run(
+        {"blueGreen": {"scaleDownDelaySeconds": 60, "abortScaleDownDelaySeconds": 10}},
+        {"at": "40s", "action": "rollback"},
+        simulation={"duration": "3m"},
+    )
+    assert r.record["outcome"] == "rolled_back"
+    assert "blue is still up" in events(r, "RolloutUndo").iloc[0].message
+    down = r.scaling[(r.scaling.replica_set == "app-v2") & (r.scaling.spec == 0)]
+    # Switched back at 40 s; routed after the propagation delay; then 60 s.
+    assert float(down.t.iloc[0]) == pytest.approx(40.0 + DELAY + 60.0)

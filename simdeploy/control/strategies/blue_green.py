@@ -208,7 +208,10 @@ def run(env: simpy.Environment, world: World, ro: Rollout) -> Generator[simpy.Ev
         dep.template = ro.stable
         yield env.timeout(bal.delay)
         ro.finish("rolled_back", env.now, rec)
-        delay: float | None = spec.abort_scale_down_delay_seconds
+        # An undo after promotion is a new update back to blue: green, now the old side, goes
+        # after scaleDownDelaySeconds as after any promotion. Only an abort (post-promotion
+        # analysis failed) uses abortScaleDownDelaySeconds.
+        delay: float | None = spec.scale_down_delay_seconds
         if aborted:
             delay, _ = abort_scale_down_delay_seconds(
                 spec.abort_scale_down_delay_given, blue_green=True
