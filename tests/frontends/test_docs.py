@@ -11,6 +11,7 @@ from tests.conftest import ROOT
 PACKAGE = ROOT / "simdeploy"
 README = (ROOT / "README.md").read_text()
 ARCHITECTURE = (ROOT / "docs" / "architecture.md").read_text()
+CHANGELOG = (ROOT / "CHANGELOG.md").read_text()
 
 
 def _modules() -> set[Path]:
@@ -60,9 +61,23 @@ def test_architecture_lists_every_layer_folder() -> None:
 
 
 def test_docs_point_only_inside_the_repository() -> None:
-    for name, text in (("README.md", README), ("docs/architecture.md", ARCHITECTURE)):
+    docs = (
+        ("README.md", README),
+        ("docs/architecture.md", ARCHITECTURE),
+        ("CHANGELOG.md", CHANGELOG),
+    )
+    for name, text in docs:
         assert "DESIGN" not in text, f"{name} cites a design file users do not have"
         for link in re.findall(r"\]\(([^)#]+)\)", text):
             if not link.startswith(("http://", "https://")):
                 assert (ROOT / link).exists(), f"{name} links to {link}, which does not exist"
     assert "](docs/architecture.md)" in README
+    assert "](CHANGELOG.md)" in README
+
+
+def test_changelog_names_summary_fields_that_exist() -> None:
+    from simdeploy.spec.metrics import SUMMARY_FIELDS
+
+    named = set(re.findall(r"`(latency_\w+|errors_by_\w+|extra_cost|rollback_time_s)`", CHANGELOG))
+    assert named, "the changelog names the summary fields it changed"
+    assert named <= set(SUMMARY_FIELDS), named - set(SUMMARY_FIELDS)
