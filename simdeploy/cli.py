@@ -74,8 +74,16 @@ def _int_arg(low: int, high: int | None = None) -> Callable[[str], int]:
 def _parser() -> argparse.ArgumentParser:
     p = _Parser(prog="simdeploy", description="Simulate deployment strategies.")
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    # Every command that reads scenarios: a manifest field that is not simulated is a warning,
+    # or with --strict an error (exit 2), for CI.
+    reads = _Parser(add_help=False)
+    reads.add_argument(
+        "--strict",
+        action="store_true",
+        help="refuse manifests with fields the simulator does not model (warnings → exit 2)",
+    )
 
-    run = sub.add_parser("run", help="run one scenario and print its summary")
+    run = sub.add_parser("run", parents=[reads], help="run one scenario and print its summary")
     run.add_argument("file")
     run.add_argument("--seed", type=_int_arg(0), help="override simulation.seed")
     run.add_argument("--json", action="store_true", help="print the summary as one JSON object")
@@ -83,7 +91,9 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--events", metavar="PATH", help="write the event log as CSV")
     run.add_argument("--plot", metavar="PNG", help="write the timeline figure (.png, .svg, .pdf)")
 
-    cmp_ = sub.add_parser("compare", help="compare strategies or files on the same seeds")
+    cmp_ = sub.add_parser(
+        "compare", parents=[reads], help="compare strategies or files on the same seeds"
+    )
     cmp_.add_argument("files", nargs="+", help="scenario files (a compare: block expands)")
     cmp_.add_argument(
         "--seeds", type=_int_arg(1, MAX_SEEDS), default=1, help="replications per variant (CI95)"
@@ -95,12 +105,16 @@ def _parser() -> argparse.ArgumentParser:
         "--plot", metavar="PNG", help="write the comparison figure (.png, .svg, .pdf)"
     )
 
-    chk = sub.add_parser("check", help="run scenarios and evaluate their expect: blocks")
+    chk = sub.add_parser(
+        "check", parents=[reads], help="run scenarios and evaluate their expect: blocks"
+    )
     chk.add_argument("files", nargs="+")
     chk.add_argument("--seed", type=_int_arg(0), help="override simulation.seed")
     chk.add_argument("--json", action="store_true")
 
-    val = sub.add_parser("validate", help="validate scenario files without running them")
+    val = sub.add_parser(
+        "validate", parents=[reads], help="validate scenario files without running them"
+    )
     val.add_argument("files", nargs="+")
 
     sub.add_parser("schema", help="print the JSON Schema of the scenario format")
@@ -126,13 +140,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "schema":
             print(json.dumps(json_schema(), indent=2))
             return EXIT_OK
+        load = _Loader(err, args.strict)
         if args.command == "validate":
-            return _validate(args.files, out, err)
+            return _validate(args.files, out, err, load)
         if args.command == "run":
-            return _run(args, out)
+            return _run(args, out, load)
         if args.command == "compare":
-            return _compare(args, out, err)
-        return _check(args, out)
+            return _compare(args, out, err, load)
+        return _check(args, out, load)
     except ScenarioError as exc:
         _print_errors(err, exc.errors)
         return EXIT_BAD_INPUT
@@ -149,11 +164,30 @@ def _print_errors(err: Console, lines: Sequence[str]) -> None:
         err.print(Text(f"simdeploy: error: {line}"))
 
 
-def _load_all(files: Sequence[str]) -> list[Scenario]:
+class _Loader:
+    """``load_scenario`` that prints what reading a scenario's manifests had to say (notes and
+    warnings, on stderr) and, with ``--strict``, refuses warnings as errors."""
+
+    def __init__(self, err: Console, strict: bool) -> None:
+        self.err = err
+        self.strict = strict
+
+    def __call__(self, file: str) -> Scenario:
+        sc = load_scenario(file)
+        for line in sc.notes:
+            self.err.print(Text(f"simdeploy: note: {line}"))
+        if self.strict and sc.warnings:
+            raise ScenarioError([f"{line} (--strict)" for line in sc.warnings])
+        for line in sc.warnings:
+            self.err.print(Text(f"simdeploy: warning: {line}"))
+        return sc
+
+
+def _load_all(files: Sequence[str], load: _Loader) -> list[Scenario]:
     scenarios, errors = [], []
     for f in files:
         try:
-            scenarios.append(load_scenario(f))
+            scenarios.append(load(f))
         except ScenarioError as exc:
             errors.extend(exc.errors)
     if errors:
@@ -161,12 +195,12 @@ def _load_all(files: Sequence[str]) -> list[Scenario]:
     return scenarios
 
 
-def _validate(files: Sequence[str], out: Console, err: Console) -> int:
+def _validate(files: Sequence[str], out: Console, err: Console, load: _Loader) -> int:
     """Each file on its own: ``FILE: ok (...)`` or its error lines; 2 if any is bad."""
     bad = False
     for f in files:
         try:
-            sc = load_scenario(f)
+            sc = load(f)
         except ScenarioError as exc:
             bad = True
             _print_errors(err, exc.errors)
@@ -256,8 +290,8 @@ def _fmt(value: Any, field: str = "") -> str:
     return str(value)
 
 
-def _run(args: argparse.Namespace, out: Console) -> int:
-    sc = load_scenario(args.file)
+def _run(args: argparse.Namespace, out: Console, load: _Loader) -> int:
+    sc = load(args.file)
     csv = _output("--csv", args.csv)
     events = _output("--events", args.events)
     plot = _output("--plot", args.plot, figure=True)
@@ -287,8 +321,8 @@ def _run(args: argparse.Namespace, out: Console) -> int:
     return EXIT_OK
 
 
-def _variants(files: Sequence[str]) -> dict[str, Scenario]:
-    scenarios = _load_all(files)
+def _variants(files: Sequence[str], load: _Loader) -> dict[str, Scenario]:
+    scenarios = _load_all(files, load)
     named: dict[str, Scenario] = {}
     for sc in scenarios:
         for name, variant in variants_of(sc).items():
@@ -297,8 +331,8 @@ def _variants(files: Sequence[str]) -> dict[str, Scenario]:
     return named
 
 
-def _compare(args: argparse.Namespace, out: Console, err: Console) -> int:
-    named = _variants(args.files)
+def _compare(args: argparse.Namespace, out: Console, err: Console, load: _Loader) -> int:
+    named = _variants(args.files, load)
     csv = _output("--csv", args.csv)
     plot = _output("--plot", args.plot, figure=True)
     total = len(named) * args.seeds
@@ -349,8 +383,8 @@ def _compare_table(comparison: Comparison, records: list[dict[str, Any]]) -> Tab
     return table
 
 
-def _check(args: argparse.Namespace, out: Console) -> int:
-    scenarios = _load_all(args.files)
+def _check(args: argparse.Namespace, out: Console, load: _Loader) -> int:
+    scenarios = _load_all(args.files, load)
     failed = 0
     report = []
     for f, sc in zip(args.files, scenarios, strict=True):

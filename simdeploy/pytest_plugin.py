@@ -2,9 +2,9 @@
 
 Installed with simdeploy (entry point ``pytest11``). Point pytest at a folder of
 scenarios (``pytest scenarios/``, or add it to ``testpaths``) and every YAML file with
-top-level ``service:`` and ``expect:`` keys is collected; each expectation is one test,
-all of a file's expectations share one simulation run. A scenario that does not
-validate fails its collection with the one-line errors.
+top-level ``service:`` (or ``manifests:``) and ``expect:`` keys is collected; each
+expectation is one test, all of a file's expectations share one simulation run. A
+scenario that does not validate fails its collection with the one-line errors.
 
     $ pytest scenarios/ -q
     scenarios/rolling-zero-downtime.yaml::downtime_s PASSED
@@ -42,7 +42,8 @@ def pytest_collect_file(parent: pytest.Collector, file_path: Path) -> pytest.Col
         data = yaml.safe_load(file_path.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError, UnicodeDecodeError):
         return None
-    if isinstance(data, dict) and "service" in data and "expect" in data:
+    scenario_like = isinstance(data, dict) and ("service" in data or "manifests" in data)
+    if scenario_like and "expect" in data:
         return ScenarioFile.from_parent(parent, path=file_path)
     return None
 

@@ -161,6 +161,7 @@ def checked_scenario(scenario: object, name: str = "scenario") -> Scenario:
         data = scenario.model_dump(by_alias=True, exclude_unset=True, warnings=False)
     except (PydanticSerializationError, ValueError, TypeError) as exc:
         raise UsageError([f"{name}: not a valid Scenario: {exc}"]) from None
+    data.pop("manifests", None)  # already read into service:, not to be read again
     return Scenario.parse(data, source=name)
 
 

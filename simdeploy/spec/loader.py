@@ -253,17 +253,17 @@ def parse_yaml(text: str, loader_class: type[_Limits] | None = None) -> tuple[An
             node = loader.get_single_node()
             if node is None:
                 return None, []
-            duplicates = [line for _, line in sorted(_duplicates(loader, node))]
+            twice = [line for _, line in sorted(duplicates(loader, node))]
             data = loader.construct_document(node)
         finally:
             loader.dispose()
     except yaml.YAMLError as exc:
-        raise ScenarioError([_yaml_message(exc, text, cls.byte_offsets)]) from None
+        raise ScenarioError([yaml_message(exc, text, cls.byte_offsets)]) from None
     check_shape(data)
-    return data, duplicates
+    return data, twice
 
 
-def _yaml_message(exc: yaml.YAMLError, text: str, byte_offsets: bool) -> str:
+def yaml_message(exc: yaml.YAMLError, text: str, byte_offsets: bool) -> str:
     mark = getattr(exc, "problem_mark", None)
     if isinstance(exc, _LimitError):
         return f"line {mark.line + 1}: {exc.problem}"
@@ -284,7 +284,7 @@ def _yaml_message(exc: yaml.YAMLError, text: str, byte_offsets: bool) -> str:
     return f"invalid YAML{where}: {f'{context}, ' if context else ''}{problem}"
 
 
-def _duplicates(loader: _Limits, root: Node) -> Iterator[tuple[tuple[int, int], str]]:
+def duplicates(loader: _Limits, root: Node) -> Iterator[tuple[tuple[int, int], str]]:
     """((line, column) of the second key, ``path.key: ...``) for every key given twice in
     one mapping (aliases walked once)."""
     seen: set[int] = set()
@@ -384,7 +384,7 @@ def read_scenario_data(path: Path) -> tuple[Any, list[str]]:
     oversized, non-UTF-8 or invalid YAML file.
     """
     try:
-        data, duplicates = parse_yaml(decode(read_bytes(path)))
+        data, twice = parse_yaml(decode(read_bytes(path)))
     except ScenarioError as exc:
         raise ScenarioError([f"{path}: {line}" for line in exc.errors]) from None
-    return data, duplicates
+    return data, twice

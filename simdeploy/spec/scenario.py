@@ -23,6 +23,7 @@ from typing import Any
 from pydantic import (
     Field,
     ModelWrapValidatorHandler,
+    PrivateAttr,
     TypeAdapter,
     ValidationError,
     model_validator,
@@ -43,6 +44,7 @@ from simdeploy.spec.errors import format_validation_error
 from simdeploy.spec.expect import Expect, expect_block_schema
 from simdeploy.spec.flags import Flag
 from simdeploy.spec.loader import check_shape, read_scenario_data
+from simdeploy.spec.manifests.expand import Expansion, expand_manifests, relocate
 from simdeploy.spec.plan import Action
 from simdeploy.spec.progressive import AnalysisTemplate
 from simdeploy.spec.references import Sections, reference_problems
@@ -58,6 +60,11 @@ class Scenario(Strict):
 
     name: str = "scenario"
     description: str = ""
+    manifests: list[str] = Field(
+        default_factory=list,
+        description="Kubernetes manifests (paths or globs, relative to the scenario file) "
+        "that fill service: (simdeploy.spec.manifests)",
+    )
     service: Service
     traffic: Traffic = Traffic()
     versions: dict[str, Version]
@@ -70,6 +77,18 @@ class Scenario(Strict):
     analysis_templates: dict[str, AnalysisTemplate] = Field(default_factory=dict)
     database: Database | None = None
     flags: dict[str, Flag] = Field(default_factory=dict)
+    #: What reading ``manifests`` had to say: fields not simulated (``--strict`` refuses
+    #: them), and what was skipped or inferred. One line each, ``file:line: path: ...``.
+    _warnings: list[str] = PrivateAttr(default_factory=list)
+    _notes: list[str] = PrivateAttr(default_factory=list)
+
+    @property
+    def warnings(self) -> list[str]:
+        return list(self._warnings)
+
+    @property
+    def notes(self) -> list[str]:
+        return list(self._notes)
 
     @model_validator(mode="wrap")
     @classmethod
@@ -113,15 +132,37 @@ class Scenario(Strict):
 
     # Convenience --------------------------------------------------------------------
     @classmethod
-    def parse(cls, data: Any, source: str = "scenario") -> Scenario:
-        """Validate a mapping (from YAML or code); raise :class:`ScenarioError`."""
+    def parse(
+        cls, data: Any, source: str = "scenario", base_dir: str | os.PathLike[str] | None = None
+    ) -> Scenario:
+        """Validate a mapping (from YAML or code); raise :class:`ScenarioError`.
+
+        ``manifests:`` paths are relative to ``base_dir`` (default: the working directory).
+        """
         if not isinstance(data, dict):
             raise ScenarioError([f"{source}: expected a mapping at the top level"])
+        scenario, located, problems = cls._read(data, Path(base_dir or Path.cwd()))
+        if scenario is None:
+            raise ScenarioError(located + problems)
+        return scenario
+
+    @classmethod
+    def _read(
+        cls, data: dict[str, Any], base_dir: Path
+    ) -> tuple[Scenario | None, list[str], list[str]]:
+        """(the scenario or None, problems located in a manifest, the other problems)."""
         check_shape(data)  # nesting and size limits before pydantic walks it
+        expansion = expand_manifests(data, base_dir) if "manifests" in data else Expansion(data)
         try:
-            return cls.model_validate(data)
+            scenario = cls.model_validate(expansion.data)
         except ValidationError as exc:
-            raise ScenarioError(format_validation_error(exc)) from None
+            located, rest = relocate(format_validation_error(exc), expansion.origin)
+            return None, expansion.problems + located, rest
+        if expansion.problems:
+            return None, expansion.problems, []
+        scenario._warnings = expansion.warnings
+        scenario._notes = expansion.notes
+        return scenario, [], []
 
     def with_strategy(self, strategy: Strategy, name: str | None = None) -> Scenario:
         """The same scenario with every deploy (and the service default) using ``strategy``."""
@@ -177,6 +218,7 @@ def load_scenario(path: str | os.PathLike[str]) -> Scenario:
             raise ScenarioError([f"{p}: not a regular file"])
         raise ScenarioError([f"{p}: no such scenario file"])
     data, problems = read_scenario_data(p)
+    located: list[str] = []
     if data is None:
         problems.append("the file is empty; a scenario needs at least service: and versions:")
     elif not isinstance(data, dict):
@@ -185,13 +227,14 @@ def load_scenario(path: str | os.PathLike[str]) -> Scenario:
         )
     else:
         try:
-            scenario = Scenario.parse(data)
+            scenario, located, more = Scenario._read(data, p.parent)
         except ScenarioError as exc:
-            problems.extend(exc.errors)
-        else:
-            if not problems:
-                return scenario
-    raise ScenarioError([f"{p}: {line}" for line in problems])
+            more, scenario = exc.errors, None
+        problems.extend(more)
+        if scenario is not None and not problems:
+            return scenario
+    # Lines about a manifest start with its file:line; the others with the scenario's path.
+    raise ScenarioError(located + [f"{p}: {line}" for line in problems])
 
 
 def _kind(data: Any) -> str:
@@ -218,6 +261,15 @@ def json_schema() -> dict[str, Any]:
     schema = _tidy(schema, duration["anyOf"])
     schema["$defs"]["Duration"] = duration
     schema["properties"]["expect"].update(expect_block_schema())
+    # With manifests: the service: section (and its version) may be left to them.
+    schema["required"] = [k for k in schema["required"] if k != "service"]
+    service = schema["$defs"]["Service"]
+    service["required"] = [k for k in service["required"] if k != "version"]
+    schema["if"] = {"not": {"required": ["manifests"]}}
+    schema["then"] = {
+        "required": ["service"],
+        "properties": {"service": {"required": ["version"]}},
+    }
     return {"$schema": "https://json-schema.org/draft/2020-12/schema", **schema}
 
 

@@ -1,0 +1,156 @@
+"""Reading a scenario's ``manifests:`` into its data: kinds, the overlay of the scenario's own
+fields, and validation problems moved to the manifest line they came from (the package
+docstring, :mod:`simdeploy.spec.manifests`, says what is read and how it is reported)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from simdeploy.spec.manifests.documents import Document, read_documents, resolve
+from simdeploy.spec.manifests.kubernetes import from_autoscaler, from_deployment
+
+__all__ = ["Expansion", "expand_manifests", "relocate"]
+
+_NOT_YET = {
+    "argoproj.io": "Argo Rollouts",
+    "flagger.app": "Flagger",
+}
+
+
+@dataclass
+class Expansion:
+    """A scenario's data with its manifests read in, and what reading them had to say."""
+
+    data: dict[str, Any]
+    #: scenario field path → ``file:line: manifest path`` it was read from
+    origin: dict[str, str] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+
+def expand_manifests(data: dict[str, Any], base_dir: Path) -> Expansion:
+    """Read ``data["manifests"]`` (relative to ``base_dir``) into a copy of ``data``.
+
+    Never raises for bad input: every problem is one line of ``Expansion.problems``.
+    """
+    out = Expansion(dict(data))
+    patterns = data.get("manifests")
+    if patterns is None:
+        return out
+    if not isinstance(patterns, list) or not all(isinstance(p, str) for p in patterns):
+        out.problems.append("manifests: expected a list of file paths or globs")
+        return out
+    files, out.problems = resolve(patterns, base_dir)
+    docs: list[Document] = []
+    for f in files:
+        found_docs, problems = read_documents(f)
+        docs.extend(found_docs)
+        out.problems.extend(problems)
+    deployments: list[Document] = []
+    autoscalers: list[Document] = []
+    for doc in docs:
+        kind, group = doc.kind, doc.api_version.split("/")[0]
+        where = f"{doc.at(())}: {kind or 'document'}"
+        if not isinstance(doc.data, dict) or not kind:
+            out.problems.append(f"{doc.at(())}: not a Kubernetes object (no kind:)")
+        elif group in _NOT_YET:
+            out.problems.append(
+                f"{where} {doc.name!r} ({doc.api_version}): {_NOT_YET[group]} manifests are not "
+                "read yet; write its strategy under service.strategy for now"
+            )
+        elif kind == "Deployment" and group == "apps":
+            deployments.append(doc)
+        elif kind == "HorizontalPodAutoscaler" and group == "autoscaling":
+            autoscalers.append(doc)
+        else:
+            out.notes.append(f"{where} {doc.name!r}: skipped (not simulated)")
+    if len(deployments) > 1:
+        at = ", ".join(d.at(()) for d in deployments)
+        out.problems.append(f"manifests: {len(deployments)} Deployments ({at}); a scenario has one")
+    if not deployments:
+        if not out.problems:
+            out.problems.append("manifests: no apps/v1 Deployment in " + ", ".join(patterns))
+        return out
+    found = [from_deployment(deployments[0])]
+    found += [from_autoscaler(doc, deployments[0].name) for doc in autoscalers]
+    fragment: dict[str, Any] = {}
+    for f in found:
+        _merge_into(fragment, f.fragment)
+        out.origin.update(f.origin)
+        out.warnings.extend(f.warnings)
+        out.notes.extend(f.notes)
+        out.problems.extend(f.problems)
+    out.warnings.sort(key=_by_place)
+    out.notes.sort(key=_by_place)
+    out.data = _overlay(fragment, data)
+    out.origin = {k: v for k, v in out.origin.items() if not _is_set(data, k)}
+    service = out.data.get("service")
+    versions = data.get("versions")
+    first = next(iter(versions), None) if isinstance(versions, dict) else None
+    if isinstance(service, dict) and "version" not in service and first is not None:
+        out.data["service"] = {**service, "version": first}
+        out.notes.append(
+            f"service.version: {first!r}, the first of versions: (the version running at t=0)"
+        )
+    return out
+
+
+def _by_place(line: str) -> tuple[str, int]:
+    """Sort key of a ``file:line: ...`` message: by file, then line."""
+    file, _, rest = line.partition(":")
+    number = rest.split(":", 1)[0]
+    return file, int(number) if number.isdigit() else 0
+
+
+def _merge_into(base: dict[str, Any], extra: dict[str, Any]) -> None:
+    for key, value in extra.items():
+        if isinstance(value, dict) and isinstance(base.get(key), dict):
+            _merge_into(base[key], value)
+        else:
+            base[key] = value
+
+
+#: Scenario fields a scenario replaces as a whole, not key by key.
+_WHOLE = {"strategy"}
+
+
+def _overlay(manifest: dict[str, Any], scenario: dict[str, Any]) -> dict[str, Any]:
+    """``manifest`` with every field the scenario sets itself replaced by the scenario's."""
+    out = dict(manifest)
+    for key, value in scenario.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict) and key not in _WHOLE:
+            out[key] = _overlay(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def _is_set(data: Any, dotted: str) -> bool:
+    """Whether the scenario itself sets ``dotted`` or one of its ancestors in ``_WHOLE``."""
+    node = data
+    for key in dotted.split("."):
+        if not isinstance(node, dict) or key not in node:
+            return False
+        if key in _WHOLE:
+            return True
+        node = node[key]
+    return True
+
+
+def relocate(lines: list[str], origin: dict[str, str]) -> tuple[list[str], list[str]]:
+    """Split validation lines into (those about a field read from a manifest, rewritten to
+    start with its ``file:line: manifest path``; the others, unchanged)."""
+    located: list[str] = []
+    rest: list[str] = []
+    keys = sorted(origin, key=len, reverse=True)
+    for line in lines:
+        for key in keys:
+            if line.startswith(key) and line[len(key) : len(key) + 1] in (":", ".", "["):
+                located.append(f"{origin[key]}{line[len(key) :]}")
+                break
+        else:
+            rest.append(line)
+    return located, rest
