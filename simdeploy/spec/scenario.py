@@ -153,13 +153,19 @@ class Scenario(Strict):
         """(the scenario or None, problems located in a manifest, the other problems)."""
         check_shape(data)  # nesting and size limits before pydantic walks it
         expansion = expand_manifests(data, base_dir) if "manifests" in data else Expansion(data)
+        # Problems of the manifests: field itself belong to the scenario file; the others
+        # start with the manifest's own file:line.
+        own = [p for p in expansion.problems if p.startswith("manifests")]
+        in_manifests = [p for p in expansion.problems if not p.startswith("manifests")]
         try:
             scenario = cls.model_validate(expansion.data)
         except ValidationError as exc:
             located, rest = relocate(format_validation_error(exc), expansion.origin)
-            return None, expansion.problems + located, rest
+            if expansion.problems:  # what the manifests would have given is missing: said once
+                rest = [line for line in rest if not _consequence(line)]
+            return None, in_manifests + located, own + rest
         if expansion.problems:
-            return None, expansion.problems, []
+            return None, in_manifests, own
         scenario._warnings = expansion.warnings
         scenario._notes = expansion.notes
         return scenario, [], []
@@ -235,6 +241,14 @@ def load_scenario(path: str | os.PathLike[str]) -> Scenario:
             return scenario
     # Lines about a manifest start with its file:line; the others with the scenario's path.
     raise ScenarioError(located + [f"{p}: {line}" for line in problems])
+
+
+def _consequence(line: str) -> bool:
+    """A validation line that only repeats that the manifests could not be read."""
+    return line.startswith("manifests") or line in (
+        "service: required field is missing",
+        "service.version: required field is missing",
+    )
 
 
 def _kind(data: Any) -> str:

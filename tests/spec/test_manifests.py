@@ -238,9 +238,17 @@ ROLLOUT = "apiVersion: argoproj.io/v1alpha1\nkind: Rollout\nmetadata: {name: app
             id="unknown-strategy-type",
         ),
         pytest.param(
-            {}, ["missing.yaml"], ["manifests[0]: 'missing.yaml': no such file"], id="missing"
+            {},
+            ["missing.yaml"],
+            ["scenario.yaml: manifests[0]: 'missing.yaml': no such file"],
+            id="missing",
         ),
-        pytest.param({}, ["k8s/*.yaml"], ["manifests[0]: no file matches 'k8s/*.yaml'"], id="glob"),
+        pytest.param(
+            {},
+            ["k8s/*.yaml"],
+            ["scenario.yaml: manifests[0]: no file matches 'k8s/*.yaml'"],
+            id="glob",
+        ),
         pytest.param(
             {"r.yaml": ROLLOUT},
             ["r.yaml"],
@@ -253,13 +261,13 @@ ROLLOUT = "apiVersion: argoproj.io/v1alpha1\nkind: Rollout\nmetadata: {name: app
         pytest.param(
             {"a.yaml": NGINX, "b.yaml": NGINX},
             ["a.yaml", "b.yaml"],
-            ["manifests: 2 Deployments (a.yaml:2, b.yaml:2); a scenario has one"],
+            ["scenario.yaml: manifests: 2 Deployments (a.yaml:2, b.yaml:2); a scenario has one"],
             id="two-deployments",
         ),
         pytest.param(
             {"c.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n"},
             ["c.yaml"],
-            ["manifests: no apps/v1 Deployment in c.yaml"],
+            ["scenario.yaml: manifests: no apps/v1 Deployment in c.yaml"],
             id="no-deployment",
         ),
         pytest.param(
@@ -292,13 +300,19 @@ def test_bad_manifests(
 ) -> None:
     monkeypatch.chdir(tmp_path)  # manifest paths are shown relative to the working directory
     path = write(tmp_path, files, manifests=manifests)
-    lines = errors(path)
+    # Problems of the scenario's own manifests: field start with the scenario's path.
+    lines = [line.replace(f"{path}: ", "scenario.yaml: ") for line in errors(path)]
     for want in expected:
         assert any(line.startswith(want) for line in lines), (want, lines)
     assert main(["validate", str(path)]) == 2
     err = capsys.readouterr().err
     assert "Traceback" not in err
     assert all(line.startswith("simdeploy: error: ") for line in err.splitlines())
+
+
+def test_manifests_not_a_list_is_one_problem(tmp_path: Path) -> None:
+    path = write(tmp_path, {}, manifests="app.yaml")
+    assert errors(path) == [f"{path}: manifests: expected a list of file paths or globs"]
 
 
 def test_strict_refuses_what_is_not_simulated(
