@@ -180,6 +180,7 @@ NOT_FIELDS = {
     "httpGet": "a probe or preStop handler in a manifest",
     "tcpSocket": "a probe handler in a manifest",
     "startupProbe": "a manifest field reported as not simulated",
+    "workloadRef": "an Argo Rollout's reference to a Deployment's pod template",
 }
 
 #: Fields a "not modelled" sentence names on purpose, and why.

@@ -206,7 +206,7 @@ def test_the_pre_stop_annotation_gives_a_hook_its_duration(tmp_path: Path) -> No
 BAD_PROBE = NGINX.replace(
     "        ports:\n", "        readinessProbe: {periodSeconds: 0}\n        ports:\n"
 )
-ROLLOUT = "apiVersion: argoproj.io/v1alpha1\nkind: Rollout\nmetadata: {name: app}\nspec: {}\n"
+CANARY = "apiVersion: flagger.app/v1beta1\nkind: Canary\nmetadata: {name: app}\nspec: {}\n"
 
 
 @pytest.mark.parametrize(
@@ -250,24 +250,27 @@ ROLLOUT = "apiVersion: argoproj.io/v1alpha1\nkind: Rollout\nmetadata: {name: app
             id="glob",
         ),
         pytest.param(
-            {"r.yaml": ROLLOUT},
-            ["r.yaml"],
+            {"c.yaml": CANARY},
+            ["c.yaml"],
             [
-                "r.yaml:1: Rollout 'app' (argoproj.io/v1alpha1): Argo Rollouts manifests are not "
+                "c.yaml:1: Canary 'app' (flagger.app/v1beta1): Flagger Canary manifests are not "
                 "read yet"
             ],
-            id="argo-not-yet",
+            id="flagger-not-yet",
         ),
         pytest.param(
             {"a.yaml": NGINX, "b.yaml": NGINX},
             ["a.yaml", "b.yaml"],
-            ["scenario.yaml: manifests: 2 Deployments (a.yaml:2, b.yaml:2); a scenario has one"],
+            [
+                "scenario.yaml: manifests: 2 workloads (Deployment a.yaml:2, Deployment b.yaml:2); "
+                "a scenario has one"
+            ],
             id="two-deployments",
         ),
         pytest.param(
             {"c.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n"},
             ["c.yaml"],
-            ["scenario.yaml: manifests: no apps/v1 Deployment in c.yaml"],
+            ["scenario.yaml: manifests: no apps/v1 Deployment or Argo Rollout in c.yaml"],
             id="no-deployment",
         ),
         pytest.param(

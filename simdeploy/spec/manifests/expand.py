@@ -8,15 +8,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from simdeploy.spec.manifests.argo import from_rollout
 from simdeploy.spec.manifests.documents import Document, read_documents, resolve
-from simdeploy.spec.manifests.kubernetes import from_autoscaler, from_deployment
+from simdeploy.spec.manifests.kubernetes import Found, from_autoscaler, from_deployment
 
 __all__ = ["Expansion", "expand_manifests", "relocate"]
 
 _NOT_YET = {
     "argoproj.io": "Argo Rollouts",
     "flagger.app": "Flagger",
-}
+}  # the kinds of these groups not read above
 
 
 @dataclass
@@ -50,15 +51,23 @@ def expand_manifests(data: dict[str, Any], base_dir: Path) -> Expansion:
         docs.extend(found_docs)
         out.problems.extend(problems)
     deployments: list[Document] = []
+    rollouts: list[Document] = []
     autoscalers: list[Document] = []
     for doc in docs:
         kind, group = doc.kind, doc.api_version.split("/")[0]
-        where = f"{doc.at(())}: {kind or 'document'}"
+        where = f"{doc.at(())}: {kind or 'document'} {doc.name!r}"
         if not isinstance(doc.data, dict) or not kind:
             out.problems.append(f"{doc.at(())}: not a Kubernetes object (no kind:)")
+        elif kind == "Rollout" and group == "argoproj.io":
+            rollouts.append(doc)
+        elif kind in ("AnalysisTemplate", "ClusterAnalysisTemplate") and group == "argoproj.io":
+            out.warnings.append(
+                f"{where}: not read yet: the scenario's analysisTemplates.{doc.name} is used "
+                "(with simdeploy metrics)"
+            )
         elif group in _NOT_YET:
             out.problems.append(
-                f"{where} {doc.name!r} ({doc.api_version}): {_NOT_YET[group]} manifests are not "
+                f"{where} ({doc.api_version}): {_NOT_YET[group]} {kind} manifests are not "
                 "read yet; write its strategy under service.strategy for now"
             )
         elif kind == "Deployment" and group == "apps":
@@ -66,16 +75,32 @@ def expand_manifests(data: dict[str, Any], base_dir: Path) -> Expansion:
         elif kind == "HorizontalPodAutoscaler" and group == "autoscaling":
             autoscalers.append(doc)
         else:
-            out.notes.append(f"{where} {doc.name!r}: skipped (not simulated)")
-    if len(deployments) > 1:
-        at = ", ".join(d.at(()) for d in deployments)
-        out.problems.append(f"manifests: {len(deployments)} Deployments ({at}); a scenario has one")
-    if not deployments:
+            out.notes.append(f"{where}: skipped (not simulated)")
+    found: list[Found] = []
+    if rollouts:
+        # The Rollout is the workload; a Deployment only lends it a template (workloadRef).
+        refs = {_workload_ref(r) for r in rollouts}
+        extra = [d for d in deployments if d.name not in refs]
+        workloads = rollouts + extra
+        if len(workloads) == 1:
+            by_name = {d.name: d for d in deployments}
+            found.append(from_rollout(rollouts[0], by_name))
+    else:
+        workloads = deployments
+        if len(workloads) == 1:
+            found.append(from_deployment(deployments[0]))
+    if len(workloads) > 1:
+        at = ", ".join(f"{d.kind} {d.at(())}" for d in workloads)
+        out.problems.append(f"manifests: {len(workloads)} workloads ({at}); a scenario has one")
+    if not workloads:
         if not out.problems:
-            out.problems.append("manifests: no apps/v1 Deployment in " + ", ".join(patterns))
+            out.problems.append(
+                "manifests: no apps/v1 Deployment or Argo Rollout in " + ", ".join(patterns)
+            )
         return out
-    found = [from_deployment(deployments[0])]
-    found += [from_autoscaler(doc, deployments[0].name) for doc in autoscalers]
+    if len(workloads) == 1:
+        target = workloads[0]
+        found += [from_autoscaler(doc, target.kind, target.name) for doc in autoscalers]
     fragment: dict[str, Any] = {}
     for f in found:
         _merge_into(fragment, f.fragment)
@@ -96,6 +121,12 @@ def expand_manifests(data: dict[str, Any], base_dir: Path) -> Expansion:
             f"service.version: {first!r}, the first of versions: (the version running at t=0)"
         )
     return out
+
+
+def _workload_ref(rollout: Document) -> str | None:
+    spec = rollout.data.get("spec")
+    ref = spec.get("workloadRef") if isinstance(spec, dict) else None
+    return str(ref.get("name")) if isinstance(ref, dict) else None
 
 
 def _by_place(line: str) -> tuple[str, int]:

@@ -69,7 +69,7 @@ def _dotted(path: Path_) -> str:
     return out
 
 
-class _Reader:
+class Reader:
     """Copies manifest fields into the fragment, recording where each came from."""
 
     def __init__(self, doc: Document, found: Found) -> None:
@@ -86,6 +86,10 @@ class _Reader:
         for key in parents:
             node = node.setdefault(key, {})
         node[last] = value
+        self.found.origin[target] = self.where(path)
+
+    def mark(self, target: str, path: Path_) -> None:
+        """Record that scenario field ``target`` came from ``path`` (its value set already)."""
         self.found.origin[target] = self.where(path)
 
     def ignored(self, mapping: Any, path: Path_, read: tuple[str, ...], what: str) -> None:
@@ -108,7 +112,7 @@ class _Reader:
 def from_deployment(doc: Document) -> Found:
     """The ``service:`` fragment of an ``apps/v1`` Deployment (see the module docstring)."""
     found = Found()
-    r = _Reader(doc, found)
+    r = Reader(doc, found)
     data = doc.data
     r.ignored(data, (), ("apiVersion", "kind", "metadata", "spec", "status"), "not simulated")
     spec = r.mapping(data.get("spec"), ("spec",))
@@ -127,7 +131,7 @@ def from_deployment(doc: Document) -> Found:
     )
     r.ignored(spec, ("spec",), read, "not simulated")
     template = r.mapping(spec.get("template"), ("spec", "template"))
-    _pod_template(r, template, ("spec", "template"), _annotations(data, template))
+    read_pod_template(r, template, ("spec", "template"), annotations_of(data, template))
     name = doc.name
     if name:
         found.fragment["name"] = name
@@ -135,7 +139,7 @@ def from_deployment(doc: Document) -> Found:
     return found
 
 
-def _annotations(data: dict[str, Any], template: dict[str, Any]) -> dict[str, Any]:
+def annotations_of(data: dict[str, Any], template: dict[str, Any]) -> dict[str, Any]:
     """The Deployment's annotations, overridden by the pod template's."""
     out: dict[str, Any] = {}
     for meta in (data.get("metadata"), template.get("metadata")):
@@ -144,8 +148,8 @@ def _annotations(data: dict[str, Any], template: dict[str, Any]) -> dict[str, An
     return out
 
 
-def _pod_template(
-    r: _Reader, template: dict[str, Any], path: Path_, annotations: dict[str, Any]
+def read_pod_template(
+    r: Reader, template: dict[str, Any], path: Path_, annotations: dict[str, Any]
 ) -> None:
     r.ignored(template, path, ("metadata", "spec"), "not simulated")
     pod_path = (*path, "spec")
@@ -179,7 +183,7 @@ def _pod_template(
         _lifecycle(r, app["lifecycle"], (*c_path, "lifecycle"), annotations)
 
 
-def _probe(r: _Reader, probe: Any, path: Path_, target: str) -> None:
+def _probe(r: Reader, probe: Any, path: Path_, target: str) -> None:
     probe = r.mapping(probe, path)
     timing = {k: probe[k] for k in _PROBE_TIMING if k in probe}
     r.put(target, timing, path)
@@ -188,7 +192,7 @@ def _probe(r: _Reader, probe: Any, path: Path_, target: str) -> None:
     r.ignored(probe, path, _PROBE_TIMING + _PROBE_HANDLERS, "not simulated")
 
 
-def _lifecycle(r: _Reader, lifecycle: Any, path: Path_, annotations: dict[str, Any]) -> None:
+def _lifecycle(r: Reader, lifecycle: Any, path: Path_, annotations: dict[str, Any]) -> None:
     lifecycle = r.mapping(lifecycle, path)
     r.ignored(lifecycle, path, ("preStop",), "not simulated")
     if "preStop" not in lifecycle:
@@ -228,18 +232,18 @@ def _exec_sleep(exec_: Any) -> float | None:
     return float(m.group(1)) if m else None
 
 
-def from_autoscaler(doc: Document, deployment: str) -> Found:
-    """The ``service.autoscaler`` fragment of an HPA on the Deployment named ``deployment``;
-    an HPA on another target contributes a note only."""
+def from_autoscaler(doc: Document, kind: str, name: str) -> Found:
+    """The ``service.autoscaler`` fragment of an HPA on the workload ``kind`` ``name`` (the
+    Deployment or the Rollout); an HPA on another target contributes a note only."""
     found = Found()
-    r = _Reader(doc, found)
+    r = Reader(doc, found)
     data = doc.data
     spec = r.mapping(data.get("spec"), ("spec",))
     ref = spec.get("scaleTargetRef") if isinstance(spec.get("scaleTargetRef"), dict) else {}
-    if ref.get("kind") != "Deployment" or ref.get("name") != deployment:
+    if ref.get("kind") != kind or ref.get("name") != name:
         found.notes.append(
             f"{r.where(('spec', 'scaleTargetRef'))}: scales {ref.get('kind')} "
-            f"{ref.get('name')!r}, not this Deployment {deployment!r}: skipped"
+            f"{ref.get('name')!r}, not this {kind} {name!r}: skipped"
         )
         return found
     r.ignored(data, (), ("apiVersion", "kind", "metadata", "spec", "status"), "not simulated")
