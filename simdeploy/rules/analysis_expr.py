@@ -23,6 +23,14 @@ normally, and ``result == 1`` is simply false.
 
 NaN is a number: comparisons with it are false (IEEE, as in Go), so ``result >= 0.99`` is
 false and so is ``result < 0.95``; ``isNaN(result)`` catches it.
+
+Vector forms
+------------
+Argo's Prometheus provider hands the expression a vector, so its docs write ``result[0]``; a
+simulated query gives one value, the vector ``[value]`` (or ``[]`` with no data). So
+``result[0]`` is that value, and with no data it cannot be evaluated at all (upstream: index
+out of range), even in ``==``; ``len(result)`` is 1, or 0 with no data. Another index is
+refused up front (``result[1]`` would always be out of range).
 """
 
 from __future__ import annotations
@@ -50,7 +58,6 @@ _CMP_OPS: Final = ("==", "!=", "<=", ">=", "<", ">")
 _NUMBER_RE: Final = re.compile(r"(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
 _NAME_RE: Final = re.compile(r"[A-Za-z_][A-Za-z_0-9]*")
 _HINTS: Final = {
-    "[": "indexing is not supported: `result` is one number here; write `result`, not `result[0]`",
     "'": "strings are not supported",
     '"': "strings are not supported",
     "=": "use '==' to compare",
@@ -58,8 +65,6 @@ _HINTS: Final = {
     "|": "use '||' or 'or'",
 }
 _NAME_HINTS: Final = {
-    "len": "len() is not supported: `result` is one number or no data; "
-    "test for no data with isNil(result)",
     "nil": "use isNil(result) to test for no data",
     "asInt": "asInt() is not supported: `result` is already a number",
     "asFloat": "asFloat() is not supported: `result` is already a number",
@@ -96,7 +101,7 @@ def _tokenize(text: str, fail: _Fail) -> list[_Tok]:
             toks.append(_Tok("op", two, col))
             i += 2
             continue
-        if ch in "<>()!,-":
+        if ch in "<>()!,-[]":
             toks.append(_Tok("op", ch, col))
             i += 1
             continue
@@ -137,6 +142,16 @@ class _Bool(_Node):
 @dataclass(frozen=True)
 class _Result(_Node):
     pass
+
+
+@dataclass(frozen=True)
+class _First(_Node):
+    """``result[0]``: the value of a one-element vector; no data is an out-of-range error."""
+
+
+@dataclass(frozen=True)
+class _Len(_Node):
+    """``len(result)``: 1, or 0 with no data."""
 
 
 @dataclass(frozen=True)
@@ -272,7 +287,16 @@ class _Parser:
             return node
         if tok.kind == "name":
             if tok.text == "result":
+                if self.peek().kind == "op" and self.peek().text == "[":
+                    return self.index()
                 return _Result("number")
+            if tok.text == "len" and self.peek().kind == "op" and self.peek().text == "(":
+                self.take()
+                arg = self.take()
+                if arg.text != "result":
+                    raise self.fail("len() takes `result`", arg.col)
+                self.expect(")")
+                return _Len("number")
             if tok.text in ("true", "false"):
                 return _Bool("bool", tok.text == "true")
             if self.peek().kind == "op" and self.peek().text == "(":
@@ -283,6 +307,18 @@ class _Parser:
                 raise self.fail(f"unexpected {tok.text!r}", tok.col)
             raise self.fail(f"unknown name {tok.text!r}; the only variable is `result`", tok.col)
         raise self.fail(f"unexpected {_describe(tok)}", tok.col)
+
+    def index(self) -> _Node:
+        """``result[0]``: the only index a one-value result has."""
+        self.expect("[")
+        tok = self.take()
+        if tok.kind != "num" or tok.text != "0":
+            raise self.fail(
+                f"result[{tok.text}]: a simulated query returns one value: use result[0]",
+                tok.col,
+            )
+        self.expect("]")
+        return _First("number")
 
     def call(self, name: _Tok) -> _Node:
         if name.text not in _FUNCTIONS:
@@ -359,6 +395,12 @@ def _eval(node: _Node, value: float | None, text: str) -> float | bool | None:
             return v
         case _Result():
             return None if value is None else float(value)
+        case _First():
+            if value is None:
+                raise _no_data(text, "result[0] of an empty result")
+            return float(value)
+        case _Len():
+            return 0.0 if value is None else 1.0
         case _Unary(op="-", operand=operand):
             x = _eval(operand, value, text)
             if x is None:
@@ -411,18 +453,20 @@ def parse_condition(text: str) -> Condition:
     - comparisons ``==  !=  <  <=  >  >=`` (one per operand pair; no chains);
     - ``and``/``&&``, ``or``/``||``, ``not``/``!`` and parentheses;
     - ``isNaN(x)``, ``isInf(x)``; ``isNil(result)`` (true when there is no data) and
-      ``default(result, x)`` (``x`` when there is no data), as Argo offers for empty results.
+      ``default(result, x)`` (``x`` when there is no data), as Argo offers for empty results;
+    - the vector forms of Argo's Prometheus provider: ``result[0]`` and ``len(result)``.
 
     The result must be a condition (true/false), not a number.
 
     >>> parse_condition("result >= 0.99 && !isNaN(result)").text
     'result >= 0.99 && !isNaN(result)'
-    >>> parse_condition("result[0] >= 0.95")
+    >>> parse_condition("result[0] >= 0.95").evaluate(0.97)
+    True
+    >>> parse_condition("result[1] >= 0.95")
     Traceback (most recent call last):
     ...
-    simdeploy.rules.analysis_expr.InvalidCondition: invalid condition 'result[0] >= 0.95': \
-indexing is not supported: `result` is one number here; write `result`, not `result[0]` \
-(column 7)
+    simdeploy.rules.analysis_expr.InvalidCondition: invalid condition 'result[1] >= 0.95': \
+result[1]: a simulated query returns one value: use result[0] (column 8)
     """
     if not isinstance(text, str):
         raise InvalidCondition(f"invalid condition {text!r}: expected a string")

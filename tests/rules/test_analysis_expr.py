@@ -124,8 +124,8 @@ def test_condition_without_data_cannot_be_evaluated(text: str, fragment: str) ->
         pytest.param("   ", "empty expression", id="blank"),
         pytest.param("result", "is a number, not a condition", id="bare-result"),
         pytest.param("0.5", "is a number, not a condition", id="bare-number"),
-        pytest.param("result[0] >= 0.95", "indexing is not supported", id="argo-prometheus-index"),
-        pytest.param("len(result) == 0", "len() is not supported", id="len"),
+        pytest.param("result[1] >= 0.95", "use result[0]", id="index-beyond-the-one-value"),
+        pytest.param("len(foo) == 0", "len() takes `result`", id="len-of-a-name"),
         pytest.param("result = 1", "use '==' to compare", id="single-equals"),
         pytest.param("result > 1 & result < 2", "use '&&' or 'and'", id="single-ampersand"),
         pytest.param("result > 1 | result < 2", "use '||' or 'or'", id="single-pipe"),
@@ -171,8 +171,8 @@ def test_invalid_condition(text: str, fragment: str) -> None:
 
 
 def test_invalid_condition_is_a_value_error_with_column() -> None:
-    with pytest.raises(ValueError, match=r"\(column 7\)$"):
-        parse_condition("result[0] >= 0.95")
+    with pytest.raises(ValueError, match=r"\(column 8\)$"):
+        parse_condition("result[1] >= 0.95")
 
 
 def test_non_string_condition_is_rejected() -> None:
@@ -219,3 +219,29 @@ def test_docstring_examples() -> None:
     result = doctest.testmod(analysis_expr, optionflags=doctest.ELLIPSIS)
     assert result.attempted >= 5
     assert result.failed == 0
+
+
+# --- the vector forms of Argo's Prometheus provider ------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "value", "expected"),
+    [
+        pytest.param("result[0] >= 0.95", 0.97, True, id="index-0-passes"),
+        pytest.param("result[0] >= 0.95", 0.90, False, id="index-0-fails"),
+        pytest.param("len(result) > 0 && result[0] < 0.5", 0.2, True, id="len-guard"),
+        pytest.param("len(result) == 0", None, True, id="len-of-no-data"),
+        pytest.param("len(result) == 1", 0.0, True, id="len-of-one-value"),
+    ],
+)
+def test_vector_forms(text: str, value: float | None, expected: bool) -> None:
+    assert parse_condition(text).evaluate(value) is expected
+
+
+@pytest.mark.parametrize("text", ["result[0] >= 0.95", "result[0] == 1"])
+def test_index_of_no_data_cannot_be_evaluated(text: str) -> None:
+    # Upstream: an empty vector, so result[0] is out of range, whatever it is compared with
+    # (plain `result == 1` with no data is simply false).
+    with pytest.raises(ConditionEvalError, match="result\\[0\\] of an empty result"):
+        parse_condition(text).evaluate(None)
+    assert parse_condition("result == 1").evaluate(None) is False
