@@ -147,6 +147,8 @@ def analysis_run(
             if t is not None and t <= now + 1e-9 and m.phase is None:
                 version = roles.get(q.of, q.of)
                 value = query(r, version, q.metric, now, q.window, q.min_requests)
+                if value is not None:
+                    value *= q.scale  # the units the condition is written in
                 m.observe(value, now)
                 shown = "no data" if value is None else f"{value:.4g}"
                 r.event(

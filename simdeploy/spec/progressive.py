@@ -67,13 +67,16 @@ class SimQuery(Strict):
     """A metric query over the simulator's counters, like a PromQL query over a window.
 
     ``of``: a role (``canary``, ``stable``, ``preview``, ``active``) or a version name.
-    Fewer than ``minRequests`` completed requests in the window → no data.
+    Fewer than ``minRequests`` completed requests in the window → no data. ``scale``
+    multiplies the value, for a condition written in other units (1000: latency in ms, as
+    ``istio_request_duration_milliseconds``; 100: a rate in percent).
     """
 
     metric: QueryMetric
     of: str = "canary"
     window: Annotated[Duration, Field(gt=0)] = 60.0
     min_requests: Annotated[int, Field(ge=1)] = 1
+    scale: Annotated[float, Field(gt=0)] = 1.0
 
 
 class Provider(Strict):

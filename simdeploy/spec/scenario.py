@@ -44,9 +44,14 @@ from simdeploy.spec.errors import format_validation_error
 from simdeploy.spec.expect import Expect, expect_block_schema
 from simdeploy.spec.flags import Flag
 from simdeploy.spec.loader import check_shape, read_scenario_data
-from simdeploy.spec.manifests.expand import Expansion, expand_manifests, relocate
+from simdeploy.spec.manifests.expand import (
+    Expansion,
+    expand_manifests,
+    relocate,
+    without_consequences,
+)
 from simdeploy.spec.plan import Action
-from simdeploy.spec.progressive import AnalysisTemplate
+from simdeploy.spec.progressive import AnalysisTemplate, SimQuery
 from simdeploy.spec.references import Sections, reference_problems
 from simdeploy.spec.rollback import Rollback, Slo
 from simdeploy.spec.service import Service, Strategy
@@ -75,6 +80,11 @@ class Scenario(Strict):
     expect: dict[str, Expect] = Field(default_factory=dict)
     compare: dict[str, Strategy] = Field(default_factory=dict)
     analysis_templates: dict[str, AnalysisTemplate] = Field(default_factory=dict)
+    metric_bindings: dict[str, SimQuery] = Field(
+        default_factory=dict,
+        description="the simulator query each AnalysisTemplate manifest metric stands for, by "
+        "<template>/<metric> or metric name (simdeploy.spec.manifests.analysis)",
+    )
     database: Database | None = None
     flags: dict[str, Flag] = Field(default_factory=dict)
     #: What reading ``manifests`` had to say: fields not simulated (``--strict`` refuses
@@ -161,6 +171,7 @@ class Scenario(Strict):
             scenario = cls.model_validate(expansion.data)
         except ValidationError as exc:
             located, rest = relocate(format_validation_error(exc), expansion.origin)
+            located = without_consequences(located, in_manifests)
             if expansion.problems:  # what the manifests would have given is missing: said once
                 rest = [line for line in rest if not _consequence(line)]
             return None, in_manifests + located, own + rest

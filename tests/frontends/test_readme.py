@@ -181,6 +181,7 @@ NOT_FIELDS = {
     "tcpSocket": "a probe handler in a manifest",
     "startupProbe": "a manifest field reported as not simulated",
     "workloadRef": "an Argo Rollout's reference to a Deployment's pod template",
+    "valueFrom": "an AnalysisTemplate argument's source (Secret or Rollout field)",
     # Functions of analysis conditions (rules/analysis_expr.py), not fields
     "isNaN": "a condition function",
     "isInf": "a condition function",

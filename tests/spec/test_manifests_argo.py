@@ -85,11 +85,8 @@ def test_blue_green_without_auto_promotion_waits(tmp_path: Path) -> None:
     assert r.timeline["requests[v2]"].sum() == 0
 
 
-def test_background_analysis_uses_the_scenarios_template(tmp_path: Path) -> None:
-    path = scenario_of(
-        tmp_path, "canary-analysis.yaml", analysisTemplates={"success-rate": SUCCESS_RATE}
-    )
-    sc = load_scenario(path)
+def test_background_analysis_reads_the_analysis_template(tmp_path: Path) -> None:
+    sc = load_scenario(scenario_of(tmp_path, "canary-analysis.yaml"))
     canary = sc.service.strategy.canary
     assert canary is not None and canary.analysis is not None
     assert [t.template_name for t in canary.analysis.templates] == ["success-rate"]
@@ -99,15 +96,33 @@ def test_background_analysis_uses_the_scenarios_template(tmp_path: Path) -> None
     }
     assert sc.service.pod.readiness_probe is not None
     assert sc.service.pod.readiness_probe.period_seconds == 2.0
-    # The args are dropped (a note), the AnalysisTemplate manifest is not read (a warning).
-    assert any("analysis.args: not used" in n for n in sc.notes)
+    # The AnalysisTemplate as written; its Prometheus success ratio (non-5xx over all, [5m])
+    # is read as the canary's success rate over 5 minutes, with a note.
+    (metric,) = sc.analysis_templates["success-rate"].metrics
+    assert (metric.interval, metric.failure_limit) == (300.0, 3)
+    assert metric.success_condition == "result[0] >= 0.95"
+    q = metric.provider.simdeploy
+    assert (q.metric, q.of, q.window, q.scale) == ("success_rate", "canary", 300.0, 1.0)
     assert any(
-        "AnalysisTemplate 'success-rate': not read yet: the scenario's "
-        "analysisTemplates.success-rate is used" in w
-        for w in sc.warnings
+        "prometheus query of 'success-rate' read as {metric: success_rate, of: canary, "
+        "window: 5m}" in n
+        for n in sc.notes
     )
     r = simulate(sc)
     assert r.record["outcome"] == "completed"
+    ev = r.events
+    started = ev[ev.reason == "AnalysisRunStarted"].t
+    assert len(started) == 1 and float(started.iloc[0]) > 10  # after step 0, not at the deploy
+
+
+def test_the_scenarios_own_template_wins(tmp_path: Path) -> None:
+    path = scenario_of(
+        tmp_path, "canary-analysis.yaml", analysisTemplates={"success-rate": SUCCESS_RATE}
+    )
+    sc = load_scenario(path)
+    (metric,) = sc.analysis_templates["success-rate"].metrics
+    assert (metric.interval, metric.success_condition) == (10.0, "result >= 0.95")
+    r = simulate(sc)
     ev = r.events
     measured = ev[ev.reason == "AnalysisMeasurement"].message
     # Every 10 s from its start (after step 0) until the rollout ends: the canary serves
@@ -115,16 +130,6 @@ def test_background_analysis_uses_the_scenarios_template(tmp_path: Path) -> None
     assert (measured.str.endswith("→ Successful")).sum() >= 5
     assert not measured.str.endswith("→ Failed").any()
     assert list(ev[ev.reason == "AnalysisRunSuccessful"].message) == ["Run Terminated"]
-
-
-def test_a_template_the_scenario_lacks_is_an_error_at_the_rollouts_line(tmp_path: Path) -> None:
-    with pytest.raises(ScenarioError) as exc:
-        load_scenario(scenario_of(tmp_path, "canary-analysis.yaml"))
-    assert exc.value.errors == [
-        "tests/manifests/argo/canary-analysis.yaml:32: spec.strategy.canary.analysis."
-        "templates[0].templateName: unknown analysis template 'success-rate' "
-        "(analysisTemplates); none are defined"
-    ]
 
 
 def test_workload_ref_takes_the_deployments_pod_template(tmp_path: Path) -> None:

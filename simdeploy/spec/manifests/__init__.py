@@ -8,10 +8,10 @@ running at t=0 is the first one under ``versions:`` (image tags are not versions
 
 Kinds: one workload, an ``apps/v1 Deployment`` (:mod:`.kubernetes`) or an Argo ``Rollout``
 (:mod:`.argo`, which may take its template from a Deployment by ``workloadRef``), and a
-``HorizontalPodAutoscaler`` on it are read. AnalysisTemplates are not read yet (a warning: the
-scenario's ``analysisTemplates`` of that name is used); Flagger kinds are refused for now; any
-other kind (``Service``, ``ConfigMap``, ``PodDisruptionBudget``, ``Ingress``, ...) is skipped
-with a note.
+``HorizontalPodAutoscaler`` on it are read, and Argo ``AnalysisTemplate`` /
+``ClusterAnalysisTemplate`` (:mod:`.analysis`: each metric bound to a simulator query).
+Flagger kinds are refused for now; any other kind (``Service``, ``ConfigMap``,
+``PodDisruptionBudget``, ``Ingress``, ...) is skipped with a note.
 
 Three kinds of message, each one line starting with ``file:line: manifest.path``:
 problems (a value that cannot be used: the scenario is refused), warnings (a field that is

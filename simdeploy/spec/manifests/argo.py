@@ -12,9 +12,9 @@ users send the header is not in the manifest: a warning says so; ``userShare`` i
 scenario's own strategy gives it). ``experiment`` steps are refused (not simulated yet).
 
 Analysis references (steps, background ``analysis``, blue/green pre/post-promotion) keep
-their ``templateName``; the templates themselves must be the scenario's
-``analysisTemplates:`` (AnalysisTemplate manifests are not read yet), and ``args`` are noted
-and dropped: the scenario's templates query the simulator, not a metrics provider.
+their ``templateName``; the templates are AnalysisTemplate manifests (:mod:`.analysis`) or
+the scenario's own ``analysisTemplates:``. The ``args`` values a reference passes are handed
+to the template (one value per argument and template across the Rollout).
 """
 
 from __future__ import annotations
@@ -188,11 +188,17 @@ def _run_ref(r: Reader, ref: Any, path: Path_) -> Any:
         out["templates"] = templates
     if "startingStep" in ref:
         out["startingStep"] = ref["startingStep"]
-    if "args" in ref:
-        r.found.notes.append(
-            f"{r.where((*path, 'args'))}: not used: the scenario's analysisTemplates query "
-            "the simulator"
-        )
+    names = [t.get("templateName") for t in out.get("templates", []) if isinstance(t, dict)]
+    for i, arg in enumerate(ref.get("args") or []):
+        if isinstance(arg, dict) and "name" in arg and "value" in arg:
+            for name in names:
+                passed = r.found.template_args.setdefault(str(name), {})
+                if passed.setdefault(str(arg["name"]), str(arg["value"])) != str(arg["value"]):
+                    r.found.warnings.append(
+                        f"{r.where((*path, 'args', i))}: {name} gets args.{arg['name']} "
+                        f"{passed[str(arg['name'])]!r} from an earlier reference, not "
+                        f"{arg['value']!r}: one template, one value"
+                    )
     read = ("templates", "startingStep", "args")
     r.ignored(ref, path, read, "not simulated")
     return out

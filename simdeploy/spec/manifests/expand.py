@@ -8,11 +8,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from simdeploy.spec.manifests.analysis import from_analysis_template
 from simdeploy.spec.manifests.argo import from_rollout
 from simdeploy.spec.manifests.documents import Document, read_documents, resolve
 from simdeploy.spec.manifests.kubernetes import Found, from_autoscaler, from_deployment
 
-__all__ = ["Expansion", "expand_manifests", "relocate"]
+__all__ = ["Expansion", "expand_manifests", "relocate", "without_consequences"]
 
 _NOT_YET = {
     "argoproj.io": "Argo Rollouts",
@@ -53,6 +54,7 @@ def expand_manifests(data: dict[str, Any], base_dir: Path) -> Expansion:
     deployments: list[Document] = []
     rollouts: list[Document] = []
     autoscalers: list[Document] = []
+    templates: list[Document] = []
     for doc in docs:
         kind, group = doc.kind, doc.api_version.split("/")[0]
         where = f"{doc.at(())}: {kind or 'document'} {doc.name!r}"
@@ -61,10 +63,7 @@ def expand_manifests(data: dict[str, Any], base_dir: Path) -> Expansion:
         elif kind == "Rollout" and group == "argoproj.io":
             rollouts.append(doc)
         elif kind in ("AnalysisTemplate", "ClusterAnalysisTemplate") and group == "argoproj.io":
-            out.warnings.append(
-                f"{where}: not read yet: the scenario's analysisTemplates.{doc.name} is used "
-                "(with simdeploy metrics)"
-            )
+            templates.append(doc)
         elif group in _NOT_YET:
             out.problems.append(
                 f"{where} ({doc.api_version}): {_NOT_YET[group]} {kind} manifests are not "
@@ -101,6 +100,10 @@ def expand_manifests(data: dict[str, Any], base_dir: Path) -> Expansion:
     if len(workloads) == 1:
         target = workloads[0]
         found += [from_autoscaler(doc, target.kind, target.name) for doc in autoscalers]
+    bindings = data.get("metricBindings")
+    bindings = bindings if isinstance(bindings, dict) else {}
+    passed = found[0].template_args if found else {}
+    found += [from_analysis_template(doc, bindings, passed.get(doc.name, {})) for doc in templates]
     fragment: dict[str, Any] = {}
     for f in found:
         _merge_into(fragment, f.fragment)
@@ -185,3 +188,26 @@ def relocate(lines: list[str], origin: dict[str, str]) -> tuple[list[str], list[
         else:
             rest.append(line)
     return located, rest
+
+
+def _place(line: str) -> tuple[str, str] | None:
+    """(file, manifest path) of a ``file:line: path: message`` line, else None."""
+    parts = line.split(": ", 2)
+    if len(parts) < 3 or ":" not in parts[0]:
+        return None
+    return parts[0].rsplit(":", 1)[0], parts[1]
+
+
+def without_consequences(located: list[str], problems: list[str]) -> list[str]:
+    """``located`` validation lines minus those about a field the manifest reader already
+    reported a problem with (the same file, one path inside the other): said once."""
+    places = [p for p in map(_place, problems) if p is not None]
+
+    def repeats(line: str) -> bool:
+        place = _place(line)
+        if place is None:
+            return False
+        file, path = place
+        return any(f == file and (path.startswith(q) or q.startswith(path)) for f, q in places)
+
+    return [line for line in located if not repeats(line)]

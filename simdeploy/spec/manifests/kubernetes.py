@@ -60,6 +60,8 @@ class Found:
     warnings: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    #: analysis template name → the ``args`` values the workload's references pass it
+    template_args: dict[str, dict[str, str]] = field(default_factory=dict)
 
 
 def _dotted(path: Path_) -> str:
