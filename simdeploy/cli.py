@@ -23,8 +23,15 @@ from rich.progress import Progress
 from rich.table import Table
 from rich.text import Text
 
+from simdeploy.ci_report import (
+    FileReport,
+    expectation_lines,
+    failure_detail,
+    github_annotations,
+    junit_xml,
+)
 from simdeploy.experiments.compare import Comparison, compare, variants_of
-from simdeploy.run.checks import evaluate
+from simdeploy.experiments.gate import REQUIRE, check_seeds
 from simdeploy.run.simulation import simulate
 from simdeploy.spec.base import ScenarioError
 from simdeploy.spec.metrics import SUMMARY
@@ -109,8 +116,24 @@ def _parser() -> argparse.ArgumentParser:
         "check", parents=[reads], help="run scenarios and evaluate their expect: blocks"
     )
     chk.add_argument("files", nargs="+")
-    chk.add_argument("--seed", type=_int_arg(0), help="override simulation.seed")
+    chk.add_argument("--seed", type=_int_arg(0), help="override simulation.seed (the first seed)")
+    chk.add_argument(
+        "--seeds", type=_int_arg(1, MAX_SEEDS), default=1, help="run each file on N seeds"
+    )
+    chk.add_argument(
+        "--require",
+        choices=REQUIRE,
+        default="all",
+        help="with --seeds: hold on every seed, or the mean's 95%% CI inside the bound",
+    )
     chk.add_argument("--json", action="store_true")
+    chk.add_argument("--junit", metavar="PATH", help="write a JUnit XML report")
+    chk.add_argument(
+        "--format",
+        choices=("text", "github"),
+        default="text",
+        help="github: also print ::error annotations at each failed expectation's line",
+    )
 
     val = sub.add_parser(
         "validate", parents=[reads], help="validate scenario files without running them"
@@ -385,8 +408,10 @@ def _compare_table(comparison: Comparison, records: list[dict[str, Any]]) -> Tab
 
 def _check(args: argparse.Namespace, out: Console, load: _Loader) -> int:
     scenarios = _load_all(args.files, load)
+    junit = _output("--junit", args.junit)
     failed = 0
-    report = []
+    reports: list[FileReport] = []
+    report_json = []
     for f, sc in zip(args.files, scenarios, strict=True):
         findings = lint(sc)
         if not args.json:
@@ -395,28 +420,59 @@ def _check(args: argparse.Namespace, out: Console, load: _Loader) -> int:
         if not sc.expect:
             out.print(Text(f"{f}: no expect: block, nothing to check"))
             continue
-        result = simulate(sc, seed=args.seed)
-        checks = evaluate(sc.expect, result.record)
-        bad = [c for c in checks if not c.passed]
-        failed += len(bad)
-        report.append(
+        if args.seed is not None:
+            sc = sc.with_seed(args.seed)
+        checks, runs = check_seeds(sc, args.seeds, args.require)
+        report = FileReport(
+            f,
+            sc.name,
+            checks,
+            [r.record for r in runs],
+            [r.seed for r in runs],
+            expectation_lines(f),
+        )
+        reports.append(report)
+        failed += len(report.failed)
+        report_json.append(
             {
                 "file": f,
-                "passed": not bad,
-                "checks": [vars(c) for c in checks],
+                "passed": not report.failed,
+                "seeds": report.seeds,
+                "require": args.require,
+                "checks": [
+                    {
+                        "field": c.field,
+                        "expected": c.expected,
+                        "actual": c.actual,
+                        "passed": c.passed,
+                        "values": c.values,
+                        "failed_seeds": c.failed_seeds,
+                        "ci95": list(c.ci95) if c.ci95 else None,
+                    }
+                    for c in checks
+                ],
                 "plan_findings": [
                     {"phase": x.phase, "rule": x.rule, "reason": x.reason} for x in findings
                 ],
             }
         )
         if not args.json:
-            status = "FAIL" if bad else "ok"
-            out.print(Text(f"{f}: {status} ({len(checks) - len(bad)}/{len(checks)} expectations)"))
-            for c in checks:
-                if not c.passed:
-                    out.print(Text(f"  {c.line}"))
+            status = "FAIL" if report.failed else "ok"
+            n = len(checks)
+            seeds = f", {len(report.seeds)} seeds" if len(report.seeds) > 1 else ""
+            out.print(Text(f"{f}: {status} ({n - len(report.failed)}/{n} expectations{seeds})"))
+            for c in report.failed:
+                out.print(Text(f"  {c.line}"))
+                for line in failure_detail(report, c)[1:]:  # [0] repeats the line above
+                    out.print(Text(f"    {line}"))
+        if args.format == "github":
+            for line in github_annotations(report):
+                print(line)
+    if junit is not None:
+        text = junit_xml(reports)
+        _write("--junit", junit, lambda p: p.write_text(text, encoding="utf-8"))
     if args.json:
-        print(json.dumps(report, default=str))
+        print(json.dumps(report_json, default=str))
     return EXIT_EXPECTATION if failed else EXIT_OK
 
 

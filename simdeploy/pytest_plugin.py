@@ -3,8 +3,10 @@
 Installed with simdeploy (entry point ``pytest11``). Point pytest at a folder of
 scenarios (``pytest scenarios/``, or add it to ``testpaths``) and every YAML file with
 top-level ``service:`` (or ``manifests:``) and ``expect:`` keys is collected; each
-expectation is one test, all of a file's expectations share one simulation run. A
-scenario that does not validate fails its collection with the one-line errors.
+expectation is one test, all of a file's expectations share one simulation run (or one
+per seed with ``--simdeploy-seeds N``, held on every seed or, with
+``--simdeploy-require mean``, on the mean's 95% CI). A scenario that does not validate
+fails its collection with the one-line errors.
 
     $ pytest scenarios/ -q
     scenarios/rolling-zero-downtime.yaml::downtime_s PASSED
@@ -20,7 +22,7 @@ from typing import Any
 import pytest
 import yaml
 
-from simdeploy.run.checks import check_one, lookup
+from simdeploy.experiments.gate import REQUIRE, SeedsCheck, check_seeds
 from simdeploy.spec.base import ScenarioError
 from simdeploy.spec.expect import Expectation
 from simdeploy.spec.scenario import Scenario, load_scenario
@@ -31,7 +33,20 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--simdeploy-seed",
         type=int,
         default=None,
-        help="simdeploy: run collected scenarios with this seed",
+        help="simdeploy: run collected scenarios with this seed (the first of --simdeploy-seeds)",
+    )
+    parser.addoption(
+        "--simdeploy-seeds",
+        type=int,
+        default=1,
+        help="simdeploy: run each collected scenario on N seeds",
+    )
+    parser.addoption(
+        "--simdeploy-require",
+        choices=REQUIRE,
+        default="all",
+        help="simdeploy: with N seeds, an expectation holds on every seed (all) or its mean's "
+        "95%% CI is inside the bound (mean)",
     )
 
 
@@ -51,7 +66,7 @@ def pytest_collect_file(parent: pytest.Collector, file_path: Path) -> pytest.Col
 class ScenarioFile(pytest.File):
     """One scenario file; simulated once, on first use by one of its expectations."""
 
-    _record: dict[str, Any] | None = None
+    _checks: dict[str, SeedsCheck] | None = None
 
     def collect(self) -> Iterator[pytest.Item]:
         try:
@@ -61,13 +76,16 @@ class ScenarioFile(pytest.File):
         for field, exp in self.scenario.expect.items():
             yield ExpectationItem.from_parent(self, name=field, field=field, expectation=exp)
 
-    def record(self) -> dict[str, Any]:
-        if self._record is None:
-            from simdeploy.run.simulation import simulate
-
+    def checks(self) -> dict[str, SeedsCheck]:
+        """Each expectation checked over the seeds (``--simdeploy-seeds``), run on first use."""
+        if self._checks is None:
             seed = self.config.getoption("--simdeploy-seed")
-            self._record = simulate(self.scenario, seed=seed).record
-        return self._record
+            seeds = self.config.getoption("--simdeploy-seeds")
+            require = self.config.getoption("--simdeploy-require")
+            sc = self.scenario if seed is None else self.scenario.with_seed(seed)
+            checks, _ = check_seeds(sc, seeds, require)
+            self._checks = {c.field: c for c in checks}
+        return self._checks
 
 
 class ExpectationItem(pytest.Item):
@@ -79,12 +97,9 @@ class ExpectationItem(pytest.Item):
     def runtest(self) -> None:
         parent = self.parent
         assert isinstance(parent, ScenarioFile)
-        record = parent.record()
-        try:
-            actual = lookup(record, self.field)
-        except KeyError:
-            raise ExpectationFailed(f"{self.field}: no such field in the summary") from None
-        check = check_one(self.field, self.expectation, actual)
+        check = parent.checks()[self.field]
+        if check.values == ["<no such field>"] * len(check.values):
+            raise ExpectationFailed(f"{self.field}: no such field in the summary")
         if not check.passed:
             raise ExpectationFailed(check.line)
 

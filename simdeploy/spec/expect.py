@@ -48,7 +48,10 @@ class Expectation(Strict):
             lo = "-inf" if self.min is None else f"{self.min:g}"
             hi = "inf" if self.max is None else f"{self.max:g}"
             return f"in [{lo}, {hi}]"
-        return f"{self.op} {self.value}"
+        value = self.value
+        if isinstance(value, float):
+            return f"{self.op} {value:g}"  # 0.0 → 0, 5.0 → 5: a count reads as one
+        return f"{self.op} {value}"
 
 
 def _expectation(value: Any) -> Any:

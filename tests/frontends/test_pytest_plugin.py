@@ -28,3 +28,27 @@ def test_plugin_reports_invalid_scenario_as_collection_error(pytester) -> None:
     res = pytester.runpytest()
     res.assert_outcomes(errors=1)
     res.stdout.fnmatch_lines(["*service.replica: unknown field; did you mean 'replicas'?*"])
+
+
+def test_plugin_checks_several_seeds_and_collects_manifest_scenarios(pytester) -> None:
+    # A scenario whose service: comes from a Deployment manifest next to it, gated on 2 seeds.
+    deployment = {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": "web"},
+        "spec": {"replicas": 4, "template": {"spec": {"containers": [{"name": "web"}]}}},
+    }
+    scenario = {
+        "manifests": ["web-deployment.yaml"],
+        "versions": {"v1": {}, "v2": {}},
+        "traffic": {"rate": 20, "users": 100},
+        "plan": [{"at": "10s", "action": "deploy", "version": "v2"}],
+        "simulation": {"duration": "40s", "seed": 5},
+        "expect": {"outcome": "completed", "downtime_s": "<= 0"},
+    }
+    pytester.makefile(".yaml", **{"web-deployment": yaml.safe_dump(deployment)})
+    pytester.makefile(".yaml", gate=yaml.safe_dump(scenario))
+    res = pytester.runpytest("-v", "--simdeploy-seeds", "2", "--simdeploy-require", "mean")
+    res.assert_outcomes(passed=2)
+    res = pytester.runpytest("-v", "--simdeploy-seeds", "2", "--simdeploy-require", "most")
+    assert res.ret != 0  # an unknown --simdeploy-require is refused
