@@ -1,4 +1,4 @@
-"""The ``simdeploy`` command: run, compare, check, validate, schema.
+"""The ``simdeploy`` command: run, compare, check, validate, import, schema.
 
 The only module that prints. Exit codes: 0 fine, 1 an expectation failed (``check``),
 2 bad input (a scenario error, a missing file, a bad option) — always one line per
@@ -34,6 +34,7 @@ from simdeploy.experiments.compare import Comparison, compare, variants_of
 from simdeploy.experiments.gate import REQUIRE, check_seeds
 from simdeploy.run.simulation import simulate
 from simdeploy.spec.base import ScenarioError
+from simdeploy.spec.manifests.importer import import_scenario
 from simdeploy.spec.metrics import SUMMARY
 from simdeploy.spec.plan_check import lint
 from simdeploy.spec.scenario import Scenario, json_schema, load_scenario
@@ -140,6 +141,14 @@ def _parser() -> argparse.ArgumentParser:
     )
     val.add_argument("files", nargs="+")
 
+    imp = sub.add_parser(
+        "import",
+        parents=[reads],
+        help="write a scenario file from Kubernetes / Argo Rollouts manifests",
+    )
+    imp.add_argument("manifests", nargs="+", help="manifest files (multi-document allowed)")
+    imp.add_argument("-o", "--output", metavar="PATH", help="write here instead of stdout")
+
     sub.add_parser("schema", help="print the JSON Schema of the scenario format")
     return p
 
@@ -164,6 +173,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(json.dumps(json_schema(), indent=2))
             return EXIT_OK
         load = _Loader(err, args.strict)
+        if args.command == "import":
+            return _import(args, out, err)
         if args.command == "validate":
             return _validate(args.files, out, err, load)
         if args.command == "run":
@@ -404,6 +415,24 @@ def _compare_table(comparison: Comparison, records: list[dict[str, Any]]) -> Tab
             cells.append(cell)
         table.add_row(*cells)
     return table
+
+
+def _import(args: argparse.Namespace, out: Console, err: Console) -> int:
+    """The manifests as a scenario file: to ``--output`` or stdout; messages on stderr."""
+    output = _output("--output", args.output)
+    text, warnings, notes = import_scenario(args.manifests)
+    for line in notes:
+        err.print(Text(f"simdeploy: note: {line}"))
+    if args.strict and warnings:
+        raise ScenarioError([f"{line} (--strict)" for line in warnings])
+    for line in warnings:
+        err.print(Text(f"simdeploy: warning: {line}"))
+    if output is None:
+        print(text, end="")
+    else:
+        _write("--output", output, lambda p: p.write_text(text, encoding="utf-8"))
+        out.print(Text(f"wrote {output}"))
+    return EXIT_OK
 
 
 def _check(args: argparse.Namespace, out: Console, load: _Loader) -> int:
