@@ -182,6 +182,8 @@ NOT_FIELDS = {
     "startupProbe": "a manifest field reported as not simulated",
     "workloadRef": "an Argo Rollout's reference to a Deployment's pod template",
     "valueFrom": "an AnalysisTemplate argument's source (Secret or Rollout field)",
+    "targetRef": "a Flagger Canary's Deployment",
+    "autoscalerRef": "a Flagger Canary's HPA",
     # Functions of analysis conditions (rules/analysis_expr.py), not fields
     "isNaN": "a condition function",
     "isInf": "a condition function",

@@ -206,7 +206,7 @@ def test_the_pre_stop_annotation_gives_a_hook_its_duration(tmp_path: Path) -> No
 BAD_PROBE = NGINX.replace(
     "        ports:\n", "        readinessProbe: {periodSeconds: 0}\n        ports:\n"
 )
-CANARY = "apiVersion: flagger.app/v1beta1\nkind: Canary\nmetadata: {name: app}\nspec: {}\n"
+METRIC_TEMPLATE = "apiVersion: flagger.app/v1beta1\nkind: MetricTemplate\nmetadata: {name: app}\n"
 
 
 @pytest.mark.parametrize(
@@ -250,13 +250,13 @@ CANARY = "apiVersion: flagger.app/v1beta1\nkind: Canary\nmetadata: {name: app}\n
             id="glob",
         ),
         pytest.param(
-            {"c.yaml": CANARY},
+            {"c.yaml": METRIC_TEMPLATE},
             ["c.yaml"],
             [
-                "c.yaml:1: Canary 'app' (flagger.app/v1beta1): Flagger Canary manifests are not "
-                "read yet"
+                "c.yaml:1: MetricTemplate 'app' (flagger.app/v1beta1): Flagger MetricTemplate "
+                "manifests are not read yet"
             ],
-            id="flagger-not-yet",
+            id="flagger-metric-template-not-yet",
         ),
         pytest.param(
             {"a.yaml": NGINX, "b.yaml": NGINX},
@@ -270,7 +270,10 @@ CANARY = "apiVersion: flagger.app/v1beta1\nkind: Canary\nmetadata: {name: app}\n
         pytest.param(
             {"c.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n"},
             ["c.yaml"],
-            ["scenario.yaml: manifests: no apps/v1 Deployment or Argo Rollout in c.yaml"],
+            [
+                "scenario.yaml: manifests: no apps/v1 Deployment, Argo Rollout or Flagger "
+                "Canary in c.yaml"
+            ],
             id="no-deployment",
         ),
         pytest.param(

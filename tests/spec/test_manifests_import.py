@@ -21,6 +21,7 @@ WORKLOADS = [
     "argo/rollout-bluegreen.yaml",
     "argo/canary-analysis.yaml",
     "argo/workload-ref.yaml",
+    "flagger/podinfo.yaml",
 ]
 
 

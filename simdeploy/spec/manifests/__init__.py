@@ -10,7 +10,8 @@ Kinds: one workload, an ``apps/v1 Deployment`` (:mod:`.kubernetes`) or an Argo `
 (:mod:`.argo`, which may take its template from a Deployment by ``workloadRef``), and a
 ``HorizontalPodAutoscaler`` on it are read, and Argo ``AnalysisTemplate`` /
 ``ClusterAnalysisTemplate`` (:mod:`.analysis`: each metric bound to a simulator query).
-Flagger kinds are refused for now; any other kind (``Service``, ``ConfigMap``,
+A Flagger ``Canary`` (:mod:`.flagger`) is a workload too, with its ``targetRef`` Deployment;
+Flagger's ``MetricTemplate`` is refused for now. Any other kind (``Service``, ``ConfigMap``,
 ``PodDisruptionBudget``, ``Ingress``, ...) is skipped with a note.
 
 Three kinds of message, each one line starting with ``file:line: manifest.path``:

@@ -11,6 +11,7 @@ from typing import Any
 from simdeploy.spec.manifests.analysis import from_analysis_template
 from simdeploy.spec.manifests.argo import from_rollout
 from simdeploy.spec.manifests.documents import Document, read_documents, resolve
+from simdeploy.spec.manifests.flagger import from_canary
 from simdeploy.spec.manifests.kubernetes import Found, from_autoscaler, from_deployment
 
 __all__ = ["Expansion", "expand_manifests", "relocate", "without_consequences"]
@@ -55,6 +56,7 @@ def expand_manifests(data: dict[str, Any], base_dir: Path) -> Expansion:
     rollouts: list[Document] = []
     autoscalers: list[Document] = []
     templates: list[Document] = []
+    canaries: list[Document] = []
     for doc in docs:
         kind, group = doc.kind, doc.api_version.split("/")[0]
         where = f"{doc.at(())}: {kind or 'document'} {doc.name!r}"
@@ -62,12 +64,15 @@ def expand_manifests(data: dict[str, Any], base_dir: Path) -> Expansion:
             out.problems.append(f"{doc.at(())}: not a Kubernetes object (no kind:)")
         elif kind == "Rollout" and group == "argoproj.io":
             rollouts.append(doc)
+        elif kind == "Canary" and group == "flagger.app":
+            canaries.append(doc)
+        elif kind == "AlertProvider" and group == "flagger.app":
+            out.notes.append(f"{where}: skipped (not simulated)")
         elif kind in ("AnalysisTemplate", "ClusterAnalysisTemplate") and group == "argoproj.io":
             templates.append(doc)
         elif group in _NOT_YET:
             out.problems.append(
-                f"{where} ({doc.api_version}): {_NOT_YET[group]} {kind} manifests are not "
-                "read yet; write its strategy under service.strategy for now"
+                f"{where} ({doc.api_version}): {_NOT_YET[group]} {kind} manifests are not read yet"
             )
         elif kind == "Deployment" and group == "apps":
             deployments.append(doc)
@@ -76,14 +81,21 @@ def expand_manifests(data: dict[str, Any], base_dir: Path) -> Expansion:
         else:
             out.notes.append(f"{where}: skipped (not simulated)")
     found: list[Found] = []
-    if rollouts:
-        # The Rollout is the workload; a Deployment only lends it a template (workloadRef).
-        refs = {_workload_ref(r) for r in rollouts}
+    by_name = {d.name: d for d in deployments}
+    if rollouts or canaries:
+        # A Rollout or a Canary is the workload; a Deployment only lends it pods
+        # (workloadRef, targetRef), and an HPA it names is read with it.
+        refs = {_workload_ref(r) for r in rollouts} | {_target(c, "targetRef") for c in canaries}
         extra = [d for d in deployments if d.name not in refs]
-        workloads = rollouts + extra
-        if len(workloads) == 1:
-            by_name = {d.name: d for d in deployments}
+        workloads = rollouts + canaries + extra
+        if len(workloads) == 1 and rollouts:
             found.append(from_rollout(rollouts[0], by_name))
+        elif len(workloads) == 1:
+            hpas = {h.name: h for h in autoscalers}
+            found.append(from_canary(canaries[0], by_name, hpas))
+            autoscalers = [
+                h for h in autoscalers if h.name != _target(canaries[0], "autoscalerRef")
+            ]
     else:
         workloads = deployments
         if len(workloads) == 1:
@@ -94,7 +106,8 @@ def expand_manifests(data: dict[str, Any], base_dir: Path) -> Expansion:
     if not workloads:
         if not out.problems:
             out.problems.append(
-                "manifests: no apps/v1 Deployment or Argo Rollout in " + ", ".join(patterns)
+                "manifests: no apps/v1 Deployment, Argo Rollout or Flagger Canary in "
+                + ", ".join(patterns)
             )
         return out
     if len(workloads) == 1:
@@ -127,8 +140,13 @@ def expand_manifests(data: dict[str, Any], base_dir: Path) -> Expansion:
 
 
 def _workload_ref(rollout: Document) -> str | None:
-    spec = rollout.data.get("spec")
-    ref = spec.get("workloadRef") if isinstance(spec, dict) else None
+    return _target(rollout, "workloadRef")
+
+
+def _target(doc: Document, key: str) -> str | None:
+    """The ``name`` of ``spec.<key>`` (a workloadRef, targetRef or autoscalerRef)."""
+    spec = doc.data.get("spec")
+    ref = spec.get(key) if isinstance(spec, dict) else None
     return str(ref.get("name")) if isinstance(ref, dict) else None
 
 

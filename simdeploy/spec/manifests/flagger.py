@@ -1,0 +1,166 @@
+"""``flagger.app/v1beta1 Canary`` → the scenario's ``service:`` section.
+
+The Canary's ``targetRef`` Deployment gives the pods (replicas, pod template, as
+:mod:`.kubernetes` reads a Deployment; its own ``strategy`` is Flagger's to drive, so it is
+not read; its ``autoscalerRef`` is reported as not simulated, since the simulator scales
+replicas for Recreate and RollingUpdate only), and
+``spec.analysis`` becomes ``service.strategy.flagger.analysis``: ``interval``,
+``threshold``, ``maxWeight``, ``stepWeight``, ``stepWeights``, ``stepWeightPromotion``,
+``iterations``, ``mirror``, ``mirrorWeight`` and the built-in metrics
+``request-success-rate`` and ``request-duration`` (``thresholdRange``, ``interval``).
+``spec.progressDeadlineSeconds`` and ``spec.skipAnalysis`` are read too.
+
+Webhooks: ``rollout`` (load tests: traffic comes from the scenario), ``pre-rollout``,
+``post-rollout`` and ``event`` hooks are noted and taken to pass. The gates that wait for a
+person (``confirm-rollout``, ``confirm-traffic-increase``, ``confirm-promotion``) and
+``rollback`` hooks are refused for now (not simulated yet), as are metrics from a
+``templateRef`` (MetricTemplate). An A/B ``match`` routes no user until the scenario's own
+``service.strategy`` says which share of users matches (a warning says so).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from simdeploy.spec.manifests.documents import Document, Path_
+from simdeploy.spec.manifests.kubernetes import Found, Reader, from_deployment
+
+_ANALYSIS_READ = (
+    "interval",
+    "threshold",
+    "maxWeight",
+    "stepWeight",
+    "stepWeights",
+    "stepWeightPromotion",
+    "iterations",
+    "mirror",
+    "mirrorWeight",
+)
+_BUILT_IN = ("request-success-rate", "request-duration")
+_PASSING_HOOKS = ("rollout", "pre-rollout", "post-rollout", "event")
+_SPEC_READ = (
+    "targetRef",
+    "autoscalerRef",
+    "analysis",
+    "progressDeadlineSeconds",
+    "skipAnalysis",
+    "service",
+    "provider",
+    "ingressRef",
+    "routeRef",
+)
+
+
+def from_canary(
+    doc: Document, deployments: dict[str, Document], autoscalers: dict[str, Document]
+) -> Found:
+    """The ``service:`` fragment of a Flagger Canary and the Deployment it targets."""
+    found = Found()
+    r = Reader(doc, found)
+    data = doc.data
+    spec = r.mapping(data.get("spec"), ("spec",))
+    r.ignored(data, (), ("apiVersion", "kind", "metadata", "spec", "status"), "not simulated")
+    r.ignored(spec, ("spec",), _SPEC_READ, "not simulated")
+    target = _ref(r, spec, "targetRef", deployments)
+    if target is not None:
+        pods = from_deployment(target)
+        pods.fragment.get("service", {}).pop("strategy", None)  # Flagger drives the rollout
+        pods.origin.pop("service.strategy", None)
+        _merge(found, pods)
+    if "autoscalerRef" in spec and _ref(r, spec, "autoscalerRef", autoscalers) is not None:
+        # The simulator scales replicas for Recreate and RollingUpdate only.
+        found.warnings.append(
+            f"{r.where(('spec', 'autoscalerRef'))}: the autoscaler of a Flagger canary is not "
+            "simulated: the replicas stay at the Deployment's"
+        )
+    for key, field in (("progressDeadlineSeconds", "service.progressDeadlineSeconds"),):
+        if key in spec:
+            r.put(field, spec[key], ("spec", key))
+    a_path: Path_ = ("spec", "analysis")
+    analysis = r.mapping(spec.get("analysis"), a_path)
+    out: dict[str, Any] = {k: analysis[k] for k in _ANALYSIS_READ if k in analysis}
+    read = (*_ANALYSIS_READ, "metrics", "webhooks", "match", "alerts")
+    r.ignored(analysis, a_path, read, "not simulated")
+    metrics = [
+        _metric(r, m, (*a_path, "metrics", i)) for i, m in enumerate(_list(analysis, "metrics"))
+    ]
+    out["metrics"] = [m for m in metrics if m is not None]
+    if analysis.get("match"):
+        out["match"] = [{"userShare": 0} for _ in _list(analysis, "match")]
+        found.warnings.append(
+            f"{r.where((*a_path, 'match'))}: which users match is not in the manifest: no user "
+            "is routed (give userShare in the scenario's service.strategy)"
+        )
+    for i, hook in enumerate(_list(analysis, "webhooks")):
+        _webhook(r, hook, (*a_path, "webhooks", i))
+    block: dict[str, Any] = {"analysis": out}
+    if "skipAnalysis" in spec:
+        block["skipAnalysis"] = spec["skipAnalysis"]
+    r.put("service.strategy", {"flagger": block}, ("spec", "analysis"))
+    for key in out:
+        found.origin[f"service.strategy.flagger.analysis.{key}"] = r.where((*a_path, key))
+    if doc.name:
+        found.fragment["name"] = doc.name
+        found.origin["name"] = r.where(("metadata", "name"))
+    return found
+
+
+def _list(mapping: dict[str, Any], key: str) -> list[Any]:
+    value = mapping.get(key)
+    return value if isinstance(value, list) else []
+
+
+def _ref(r: Reader, spec: dict[str, Any], key: str, known: dict[str, Document]) -> Document | None:
+    ref = spec.get(key)
+    if ref is None:
+        if key == "targetRef":
+            r.found.problems.append(f"{r.where(('spec',))}: a Canary needs a targetRef")
+        return None
+    name = ref.get("name") if isinstance(ref, dict) else None
+    doc = known.get(str(name))
+    if doc is None:
+        kind = ref.get("kind") if isinstance(ref, dict) else None
+        r.found.problems.append(
+            f"{r.where(('spec', key))}: {kind} {name!r} is not among the manifests"
+        )
+    return doc
+
+
+def _merge(found: Found, other: Found) -> None:
+    for key, value in other.fragment.items():
+        if isinstance(value, dict) and isinstance(found.fragment.get(key), dict):
+            found.fragment[key].update(value)
+        else:
+            found.fragment.setdefault(key, value)
+    found.origin.update(other.origin)
+    found.warnings.extend(other.warnings)
+    found.notes.extend(other.notes)
+    found.problems.extend(other.problems)
+
+
+def _metric(r: Reader, metric: Any, path: Path_) -> dict[str, Any] | None:
+    if not isinstance(metric, dict):
+        return metric  # type: ignore[no-any-return]
+    name = metric.get("name")
+    if "templateRef" in metric or name not in _BUILT_IN:
+        r.found.problems.append(
+            f"{r.where(path)}: metric {name!r}: only Flagger's built-in request-success-rate "
+            "and request-duration are simulated (MetricTemplate metrics are not read yet)"
+        )
+        return None
+    read = ("name", "thresholdRange", "interval")
+    r.ignored(metric, path, read, "not simulated")
+    return {k: metric[k] for k in read if k in metric}
+
+
+def _webhook(r: Reader, hook: Any, path: Path_) -> None:
+    if not isinstance(hook, dict):
+        return
+    kind = str(hook.get("type", "rollout"))  # Flagger's default type
+    name = hook.get("name")
+    if kind in _PASSING_HOOKS:
+        r.found.notes.append(f"{r.where(path)}: {kind} webhook {name!r}: taken to pass")
+    else:
+        r.found.problems.append(
+            f"{r.where(path)}: {kind} webhook {name!r}: gates are not simulated yet"
+        )

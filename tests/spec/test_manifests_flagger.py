@@ -1,0 +1,98 @@
+"""``manifests:`` with a Flagger Canary: its analysis becomes service.strategy.flagger, its
+targetRef Deployment gives the pods (tests/manifests/flagger/podinfo.yaml: the shape of
+Flagger's Istio tutorial)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from simdeploy import Scenario, ScenarioError, simulate
+from tests.conftest import ROOT
+
+PODINFO = ROOT / "tests" / "manifests" / "flagger" / "podinfo.yaml"
+STARTER = {
+    "versions": {"v1": {}, "v2": {}},
+    "traffic": {"rate": 20, "users": 100},
+    "plan": [{"at": "10s", "action": "deploy", "version": "v2"}],
+    "simulation": {"duration": "3m"},
+}
+
+
+@pytest.fixture(autouse=True)
+def _in_the_repository(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(ROOT)
+
+
+def test_the_tutorial_canary_runs() -> None:
+    sc = Scenario.parse({"manifests": [str(PODINFO)], **STARTER})
+    flagger = sc.service.strategy.flagger
+    assert flagger is not None
+    a = flagger.analysis
+    assert (a.interval, a.threshold, a.max_weight, a.step_weight) == (10.0, 5, 50, 10)
+    assert [(m.name, m.interval) for m in a.metrics] == [
+        ("request-success-rate", 60.0),
+        ("request-duration", 30.0),
+    ]
+    assert a.metrics[0].threshold_range.min == 99 and a.metrics[1].threshold_range.max == 500
+    # The pods are the targetRef Deployment's (Kubernetes' default replicas 1).
+    s = sc.service
+    assert (s.replicas, s.min_ready_seconds, s.revision_history_limit) == (1, 3.0, 5)
+    probe = s.pod.readiness_probe
+    assert probe is not None and (probe.initial_delay_seconds, probe.timeout_seconds) == (5, 5)
+    assert [n.split(": ", 2)[2] for n in sc.notes[:2]] == [
+        "pre-rollout webhook 'acceptance-test': taken to pass",
+        "rollout webhook 'load-test': taken to pass",
+    ]
+    assert any(
+        "spec.autoscalerRef: the autoscaler of a Flagger canary is not simulated" in w
+        for w in sc.warnings
+    )
+    r = simulate(sc)
+    # Deployed at 10 s; 5 steps of 10 s to 50%, then promotion: complete within 3 minutes.
+    assert r.record["outcome"] == "completed"
+    assert r.timeline["requests[v2]"].sum() > 0
+
+
+def canary(**analysis: Any) -> str:
+    docs = list(yaml.safe_load_all(PODINFO.read_text()))
+    docs[2]["spec"]["analysis"].update(analysis)
+    return yaml.safe_dump_all(docs, sort_keys=False)
+
+
+def problems(tmp_path: Path, text: str) -> list[str]:
+    (tmp_path / "c.yaml").write_text(text)
+    with pytest.raises(ScenarioError) as exc:
+        Scenario.parse({"manifests": ["c.yaml"], **STARTER}, base_dir=tmp_path)
+    return [
+        line.split(": ", 2)[1:] and ": ".join(line.split(": ")[1:]) for line in exc.value.errors
+    ]
+
+
+def test_gates_and_metric_templates_are_not_simulated_yet(tmp_path: Path) -> None:
+    gate = {"name": "approve", "type": "confirm-promotion", "url": "http://gate/"}
+    assert problems(tmp_path, canary(webhooks=[gate])) == [
+        "spec.analysis.webhooks[0]: confirm-promotion webhook 'approve': gates are not "
+        "simulated yet"
+    ]
+    custom = {
+        "name": "not-found",
+        "templateRef": {"name": "not-found"},
+        "thresholdRange": {"max": 5},
+    }
+    (line,) = problems(tmp_path, canary(metrics=[custom]))
+    assert line.startswith("spec.analysis.metrics[0]: metric 'not-found': only Flagger's built-in")
+
+
+def test_a_missing_target_is_a_problem(tmp_path: Path) -> None:
+    docs = list(yaml.safe_load_all(PODINFO.read_text()))[1:]  # without the Deployment
+    (tmp_path / "c.yaml").write_text(yaml.safe_dump_all(docs))
+    with pytest.raises(ScenarioError) as exc:
+        Scenario.parse({"manifests": ["c.yaml"], **STARTER}, base_dir=tmp_path)
+    assert any(
+        "spec.targetRef: Deployment 'podinfo' is not among the manifests" in e
+        for e in exc.value.errors
+    )
