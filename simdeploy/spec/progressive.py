@@ -446,6 +446,33 @@ class FlaggerMetric(Strict):
     min_requests: Annotated[int, Field(ge=1)] = 1
 
 
+#: Flagger's webhook types; the ``confirm-*`` ones are gates.
+FlaggerWebhookType = Literal[
+    "confirm-rollout",
+    "pre-rollout",
+    "rollout",
+    "confirm-traffic-increase",
+    "confirm-promotion",
+    "post-rollout",
+    "rollback",
+    "event",
+]
+FLAGGER_GATES = ("confirm-rollout", "confirm-traffic-increase", "confirm-promotion")
+
+
+class FlaggerWebhook(Strict):
+    """A Flagger webhook. The service it calls is not simulated: a gate (``confirm-rollout``
+    before the canary is scaled up, ``confirm-traffic-increase`` before each weight
+    increase, ``confirm-promotion`` before the promotion) waits for a ``promote`` plan
+    action (the approval), unless ``approved``; once approved it stays open, as
+    flagger-loadtester's gate does. The other types are taken to pass (a ``rollback`` hook
+    is the plan's ``rollback`` action)."""
+
+    name: str
+    type: FlaggerWebhookType = "rollout"
+    approved: bool = False
+
+
 class FlaggerMatch(Strict):
     user_share: Fraction
 
@@ -464,6 +491,7 @@ class FlaggerAnalysis(Strict):
     mirror: bool = False
     mirror_weight: Annotated[int, Field(ge=0, le=100)] = 100
     metrics: list[FlaggerMetric] = Field(default_factory=list)
+    webhooks: list[FlaggerWebhook] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _rules(self) -> FlaggerAnalysis:

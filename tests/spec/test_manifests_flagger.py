@@ -47,6 +47,10 @@ def test_the_tutorial_canary_runs() -> None:
         "pre-rollout webhook 'acceptance-test': taken to pass",
         "rollout webhook 'load-test': taken to pass",
     ]
+    assert [(h.name, h.type) for h in sc.service.strategy.flagger.analysis.webhooks] == [
+        ("acceptance-test", "pre-rollout"),
+        ("load-test", "rollout"),
+    ]
     assert any(
         "spec.autoscalerRef: the autoscaler of a Flagger canary is not simulated" in w
         for w in sc.warnings
@@ -72,17 +76,22 @@ def problems(tmp_path: Path, text: str) -> list[str]:
     ]
 
 
-def test_gates_and_metric_templates_are_not_simulated_yet(tmp_path: Path) -> None:
+def test_gates_wait_for_a_promote_and_metric_templates_are_not_read_yet(tmp_path: Path) -> None:
     gate = {"name": "approve", "type": "confirm-promotion", "url": "http://gate/"}
-    assert problems(tmp_path, canary(webhooks=[gate])) == [
-        "spec.analysis.webhooks[0]: confirm-promotion webhook 'approve': gates are not "
-        "simulated yet"
+    (tmp_path / "c.yaml").write_text(canary(webhooks=[gate]))
+    sc = Scenario.parse({"manifests": ["c.yaml"], **STARTER}, base_dir=tmp_path)
+    flagger = sc.service.strategy.flagger
+    assert flagger is not None
+    assert [(h.name, h.type, h.approved) for h in flagger.analysis.webhooks] == [
+        ("approve", "confirm-promotion", False)
     ]
-    custom = {
-        "name": "not-found",
-        "templateRef": {"name": "not-found"},
-        "thresholdRange": {"max": 5},
-    }
+    assert any(
+        "confirm-promotion webhook 'approve': waits for a promote plan action" in n
+        for n in sc.notes
+    )
+    # Without a promote action the canary waits at maxWeight to the end of the run.
+    assert simulate(sc).record["outcome"] == "running"
+    custom = {"name": "not-found", "templateRef": {"name": "x"}, "thresholdRange": {"max": 5}}
     (line,) = problems(tmp_path, canary(metrics=[custom]))
     assert line.startswith("spec.analysis.metrics[0]: metric 'not-found': only Flagger's built-in")
 

@@ -88,12 +88,26 @@ def run(env: simpy.Environment, world: World, ro: Rollout) -> Generator[simpy.Ev
     def canary_ready() -> bool:
         return canary.counts(cluster.min_ready_s, env.now)[2] >= replicas
 
+    opened = {h.name for h in a.webhooks if h.approved}
+
+    def gate(kind: str) -> Generator[simpy.Event, Any, None]:
+        """Wait at each ``kind`` gate until a ``promote`` action approves it (it stays open)."""
+        for hook in a.webhooks:
+            if hook.type != kind or hook.name in opened:
+                continue
+            rec.event(env.now, "Gate", "canary", ro.version, f"{kind} {hook.name}: waiting")
+            yield ro.wait_promote(env)
+            opened.add(hook.name)
+            rec.event(env.now, "Gate", "canary", ro.version, f"{kind} {hook.name}: approved")
+
     rec.tracking = True
     rec.event(env.now, "DeploymentStarted", "canary", ro.version, f"Flagger {mode}")
     route()
-    cluster.scale(canary, replicas, "New revision detected: canary scaled up")
     started = env.now
     try:
+        yield from gate("confirm-rollout")  # before the canary is scaled up
+        cluster.scale(canary, replicas, "New revision detected: canary scaled up")
+        started = env.now
         promoted = False
         while True:
             yield env.timeout(a.interval)
@@ -137,6 +151,7 @@ def run(env: simpy.Environment, world: World, ro: Rollout) -> Generator[simpy.Ev
                     continue
                 st["mirror"] = None
                 if st["weight"] < max_weight:
+                    yield from gate("confirm-traffic-increase")
                     st["weight"] = flagger_next_weight(
                         st["weight"], a.step_weight, a.step_weights, max_weight
                     )
@@ -169,6 +184,7 @@ def run(env: simpy.Environment, world: World, ro: Rollout) -> Generator[simpy.Ev
                 rec.event(env.now, "Routing", "canary", ro.version, "routing all traffic to canary")
                 route()
                 continue
+            yield from gate("confirm-promotion")
             # Promoting: the primary rolls out the canary's spec; the split stays meanwhile.
             rec.event(env.now, "Promoting", "canary", ro.version, "copying canary spec to primary")
             dep.set_template(ro.version, world.scenario.service.strategy.kubernetes)

@@ -10,12 +10,14 @@ replicas for Recreate and RollingUpdate only), and
 ``request-success-rate`` and ``request-duration`` (``thresholdRange``, ``interval``).
 ``spec.progressDeadlineSeconds`` and ``spec.skipAnalysis`` are read too.
 
-Webhooks: ``rollout`` (load tests: traffic comes from the scenario), ``pre-rollout``,
-``post-rollout`` and ``event`` hooks are noted and taken to pass. The gates that wait for a
-person (``confirm-rollout``, ``confirm-traffic-increase``, ``confirm-promotion``) and
-``rollback`` hooks are refused for now (not simulated yet), as are metrics from a
-``templateRef`` (MetricTemplate). An A/B ``match`` routes no user until the scenario's own
-``service.strategy`` says which share of users matches (a warning says so).
+Webhooks (``analysis.webhooks``, :class:`~simdeploy.spec.progressive.FlaggerWebhook`):
+``rollout`` (load tests: traffic comes from the scenario), ``pre-rollout``, ``post-rollout``
+and ``event`` hooks are taken to pass; the gates (``confirm-rollout``,
+``confirm-traffic-increase``, ``confirm-promotion``) wait for a ``promote`` plan action, the
+approval; a ``rollback`` hook is the plan's ``rollback`` action. Each gets a note. Metrics
+from a ``templateRef`` (MetricTemplate) are refused for now. An A/B ``match`` routes no user
+until the scenario's own ``service.strategy`` says which share of users matches (a warning
+says so).
 """
 
 from __future__ import annotations
@@ -37,7 +39,6 @@ _ANALYSIS_READ = (
     "mirrorWeight",
 )
 _BUILT_IN = ("request-success-rate", "request-duration")
-_PASSING_HOOKS = ("rollout", "pre-rollout", "post-rollout", "event")
 _SPEC_READ = (
     "targetRef",
     "autoscalerRef",
@@ -91,8 +92,11 @@ def from_canary(
             f"{r.where((*a_path, 'match'))}: which users match is not in the manifest: no user "
             "is routed (give userShare in the scenario's service.strategy)"
         )
-    for i, hook in enumerate(_list(analysis, "webhooks")):
-        _webhook(r, hook, (*a_path, "webhooks", i))
+    hooks = [
+        _webhook(r, h, (*a_path, "webhooks", i)) for i, h in enumerate(_list(analysis, "webhooks"))
+    ]
+    if hooks:
+        out["webhooks"] = hooks
     block: dict[str, Any] = {"analysis": out}
     if "skipAnalysis" in spec:
         block["skipAnalysis"] = spec["skipAnalysis"]
@@ -153,14 +157,20 @@ def _metric(r: Reader, metric: Any, path: Path_) -> dict[str, Any] | None:
     return {k: metric[k] for k in read if k in metric}
 
 
-def _webhook(r: Reader, hook: Any, path: Path_) -> None:
+def _webhook(r: Reader, hook: Any, path: Path_) -> Any:
+    """``{name, type}``, with a note on what the simulator makes of it."""
     if not isinstance(hook, dict):
-        return
+        return hook
     kind = str(hook.get("type", "rollout"))  # Flagger's default type
     name = hook.get("name")
-    if kind in _PASSING_HOOKS:
-        r.found.notes.append(f"{r.where(path)}: {kind} webhook {name!r}: taken to pass")
+    if kind.startswith("confirm-"):
+        what = "waits for a promote plan action (the approval)"
+    elif kind == "rollback":
+        what = "a rollback plan action plays it"
     else:
-        r.found.problems.append(
-            f"{r.where(path)}: {kind} webhook {name!r}: gates are not simulated yet"
-        )
+        what = "taken to pass"
+    r.found.notes.append(f"{r.where(path)}: {kind} webhook {name!r}: {what}")
+    r.ignored(
+        hook, path, ("name", "type", "url", "timeout", "metadata", "muteAlert"), "not simulated"
+    )
+    return {"name": name, "type": kind}
