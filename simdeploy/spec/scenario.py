@@ -162,7 +162,8 @@ class Scenario(Strict):
     ) -> tuple[Scenario | None, list[str], list[str]]:
         """(the scenario or None, problems located in a manifest, the other problems)."""
         check_shape(data)  # nesting and size limits before pydantic walks it
-        expansion = expand_manifests(data, base_dir) if "manifests" in data else Expansion(data)
+        # manifests: [] (a dumped scenario) reads nothing.
+        expansion = expand_manifests(data, base_dir) if data.get("manifests") else Expansion(data)
         # Problems of the manifests: field itself belong to the scenario file; the others
         # start with the manifest's own file:line.
         own = [p for p in expansion.problems if p.startswith("manifests")]

@@ -70,6 +70,9 @@ class PodSpec(Strict):
     concurrency: Annotated[int, Field(ge=1)] = 8
     readiness_probe: Probe | None = None
     liveness_probe: LivenessProbe | None = None
+    #: Until it passes, the readiness and liveness probes wait; ``failureThreshold`` failures
+    #: restart the container (successThreshold must be 1, as for liveness).
+    startup_probe: LivenessProbe | None = None
     lifecycle: Lifecycle | None = None
     termination_grace_period_seconds: Duration = 30.0
     crash_loop_back_off: Duration = Field(10.0, description="first restart back-off; doubles to 5m")

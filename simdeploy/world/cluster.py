@@ -187,7 +187,7 @@ class Cluster:
             pod.scheduled, pod.phase, pod.accepting = True, RUNNING, True
             pod.started_at, pod.warm_at, pod.start_time = -3600.0, -3600.0, -3600.0
             pod.ready, pod.ready_since, pod.ready_changed_at = True, -3600.0, -3600.0
-            pod.container_running = True
+            pod.container_running = pod.started = True
             pod.unhealthy_at = pod.model.unhealthy_time(0.0)
             pod.bug_from = pod.model.bug_time(0.0)
             self.balancer.add(pod)
@@ -247,6 +247,8 @@ class Cluster:
         if model.crash_on_start:
             yield from self._crash_loop(pod)
         else:
+            if self.spec.startup_probe is not None:
+                self.env.process(self._startup(pod))
             if self.spec.liveness_probe is not None:
                 self.env.process(self._liveness(pod))
             yield from self._probe(pod)
@@ -265,7 +267,8 @@ class Cluster:
         for t in (pod.warm_at, pod.unhealthy_at):
             if now < t < float("inf"):
                 self.env.timeout(t - now).callbacks.append(lambda _e: self.balancer.refresh())
-        if self.spec.readiness_probe is None:
+        pod.started = self.spec.startup_probe is None
+        if self.spec.readiness_probe is None and pod.started:
             # No readiness probe: Ready as soon as the container starts, before warm-up.
             self.set_ready(pod, True)
 
@@ -326,8 +329,10 @@ class Cluster:
             if pod.restarts != container:  # a new container: its result starts as Failure
                 container, ok_run, fail_run = pod.restarts, 0, 0
             ran = env.now - pod.started_at if pod.started_at is not None else 0.0
-            if not pod.container_running or ran + 1e-9 < probe.initial_delay_seconds:
-                pass  # no container, or probing is disabled for initialDelaySeconds
+            if not pod.container_running or not pod.started:
+                pass  # no container, or its startup probe has not passed yet
+            elif ran + 1e-9 < probe.initial_delay_seconds:
+                pass  # probing is disabled for initialDelaySeconds
             elif pod.can_serve(env.now):
                 ok_run, fail_run = ok_run + 1, 0
                 if not pod.ready and ok_run >= probe.success_threshold:
@@ -361,7 +366,7 @@ class Cluster:
         container = pod.restarts
         on_hold = False
         while not pod.terminating:
-            if pod.container_running and pod.started_at is not None:
+            if pod.container_running and pod.started and pod.started_at is not None:
                 if pod.restarts != container:  # a new container: probe it afresh
                     container, on_hold = pod.restarts, False
                 ran = int(env.now - pod.started_at + 1e-9)
@@ -378,10 +383,50 @@ class Cluster:
                             self._kill_container(pod)
             yield env.timeout(probe.period_seconds)
 
-    def _kill_container(self, pod: Pod) -> None:
-        """Kill a container that failed its liveness probe and restart it after the kubelet's
-        back-off (``doBackOff``). What it had accepted fails as ``killed_in_flight``; the pod is
-        NotReady until the new container passes its readiness probe."""
+    def _startup(self, pod: Pod) -> Generator[simpy.Event, Any, None]:
+        """The kubelet's startup prober (``worker.go``): ticks every ``periodSeconds`` from
+        ``initialDelaySeconds`` after each container start, until the container has started.
+        A tick passes when the app is warm and healthy: the container is ``started``, and the
+        readiness and liveness probers begin. ``failureThreshold`` failures in a row kill the
+        container (``Unhealthy``, ``Killing``) and it restarts with the back-off, probed afresh
+        on the same ticks. E.g. warm-up 30 s, period 5 s, threshold 3: failures at 5, 10, 15 s
+        → killed at 15 s, again and again: a startup budget shorter than the warm-up never
+        starts."""
+        probe = self.spec.startup_probe
+        assert probe is not None
+        env = self.env
+        started = pod.started_at if pod.started_at is not None else env.now
+        first = started + probe.initial_delay_seconds
+        if first > env.now:
+            yield env.timeout(first - env.now)
+        container, failures = pod.restarts, 0
+        while not pod.terminating:
+            if pod.container_running and not pod.started and pod.started_at is not None:
+                if pod.restarts != container:  # a new container: probed afresh
+                    container, failures = pod.restarts, 0
+                ran = env.now - pod.started_at
+                if ran + 1e-9 < probe.initial_delay_seconds:
+                    pass  # probing is disabled for initialDelaySeconds
+                elif pod.can_serve(env.now):
+                    pod.started = True
+                    if self.spec.readiness_probe is None:
+                        self.set_ready(pod, True)
+                    self.notify()
+                else:
+                    failures += 1
+                    self.recorder.event(
+                        env.now, "Unhealthy", pod.name, pod.version, "Startup probe failed"
+                    )
+                    if failures >= probe.failure_threshold:
+                        failures = 0
+                        self._kill_container(pod, "startup")
+            yield env.timeout(probe.period_seconds)
+
+    def _kill_container(self, pod: Pod, probe: str = "liveness") -> None:
+        """Kill a container that failed its ``probe`` (liveness or startup) and restart it after
+        the kubelet's back-off (``doBackOff``). What it had accepted fails as
+        ``killed_in_flight``; the pod is NotReady until the new container passes its readiness
+        probe."""
         env, now = self.env, self.env.now
         pod.container_running = False
         pod.accepting = False
@@ -391,7 +436,7 @@ class Cluster:
             "Killing",
             pod.name,
             pod.version,
-            f"container failed liveness probe, will be restarted ({killed} requests killed)",
+            f"container failed {probe} probe, will be restarted ({killed} requests killed)",
         )
         self.set_ready(pod, False)
         self.balancer.refresh()

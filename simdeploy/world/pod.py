@@ -50,6 +50,9 @@ class Pod:
     accepting: bool = False
     #: The container is running (False before it starts and while it waits to restart).
     container_running: bool = False
+    #: The container's ``started`` status: its startup probe passed (True at once without one).
+    #: Until then the readiness and liveness probers skip their ticks.
+    started: bool = False
     restarts: int = 0
     #: The kubelet's restart back-off for this pod's container (liveness restarts).
     back_off: BackoffEntry | None = None

@@ -179,7 +179,6 @@ NOT_FIELDS = {
     # Kubernetes manifest fields (manifests:), read or reported by spec/manifests/kubernetes.py
     "httpGet": "a probe or preStop handler in a manifest",
     "tcpSocket": "a probe handler in a manifest",
-    "startupProbe": "a manifest field reported as not simulated",
     "workloadRef": "an Argo Rollout's reference to a Deployment's pod template",
     "valueFrom": "an AnalysisTemplate argument's source (Secret or Rollout field)",
     "targetRef": "a Flagger Canary's Deployment",

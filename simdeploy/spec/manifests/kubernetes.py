@@ -6,11 +6,11 @@ What is read (everything else is reported, never an error):
 - Deployment ``spec``: ``replicas`` (Kubernetes' default 1), ``strategy``, ``minReadySeconds``,
   ``progressDeadlineSeconds``, ``revisionHistoryLimit``; ``selector`` is identity.
 - The pod template: ``terminationGracePeriodSeconds``; of the first container (the app),
-  ``readinessProbe`` and ``livenessProbe`` (their timing fields; the handler, ``httpGet``,
-  ``tcpSocket``, ``exec`` or ``grpc``, is not simulated: a probe passes when the app is warm
-  and healthy) and ``lifecycle.preStop``. A preStop ``sleep`` is taken as it is; an ``exec``
-  of ``sleep N`` (``["sleep", "5"]``, ``["/bin/sh", "-c", "sleep 5"]``) sleeps N seconds;
-  any other ``exec`` or ``httpGet`` takes its duration from the annotation
+  ``readinessProbe``, ``livenessProbe`` and ``startupProbe`` (their timing fields; the
+  handler, ``httpGet``, ``tcpSocket``, ``exec`` or ``grpc``, is not simulated: a probe passes
+  when the app is warm and healthy) and ``lifecycle.preStop``. A preStop ``sleep`` is taken
+  as it is; an ``exec`` of ``sleep N`` (``["sleep", "5"]``, ``["/bin/sh", "-c", "sleep 5"]``)
+  sleeps N seconds; any other ``exec`` or ``httpGet`` takes its duration from the annotation
   ``simdeploy.dev/prestop-seconds`` (on the pod template or the Deployment), else 0 s with a
   warning.
 - HorizontalPodAutoscaler (``autoscaling/v2``, ``v1``) whose ``scaleTargetRef`` is the
@@ -19,7 +19,7 @@ What is read (everything else is reported, never an error):
 
 Reported as a warning (one line per field path: ``--strict`` makes them errors): every other
 field of the Deployment spec, the pod spec and the app container (``image``, ``resources``,
-``env``, ``affinity``, ``volumes``, ``startupProbe``, ...), other containers (sidecars), and
+``env``, ``affinity``, ``volumes``, ...), other containers (sidecars), and
 HPA ``behavior`` or metrics other than CPU utilisation. Identity and bookkeeping
 (``apiVersion``, ``kind``, ``metadata``, ``status``, ``selector``, the container's ``name``)
 are read silently.
@@ -176,9 +176,9 @@ def read_pod_template(
         )
     c_path: Path_ = (*pod_path, "containers", 0)
     app = r.mapping(containers[0], c_path)
-    read = ("name", "readinessProbe", "livenessProbe", "lifecycle")
+    read = ("name", "readinessProbe", "livenessProbe", "startupProbe", "lifecycle")
     r.ignored(app, c_path, read, "not simulated")
-    for key in ("readinessProbe", "livenessProbe"):
+    for key in ("readinessProbe", "livenessProbe", "startupProbe"):
         if key in app:
             _probe(r, app[key], (*c_path, key), f"service.pod.{key}")
     if "lifecycle" in app:
