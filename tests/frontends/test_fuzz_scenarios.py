@@ -66,8 +66,14 @@ def _quick(data: dict[str, Any]) -> dict[str, Any]:
 
 
 BASES: dict[str, dict[str, Any]] = {"small": base_dict()}
+#: The manifests the bundled scenarios name (shown relative to the working directory).
+MANIFESTS = "scenarios/manifests/"
 for _path in sorted(SCENARIOS.glob("*.yaml")):
     BASES[_path.stem] = _quick(yaml.safe_load(_path.read_text(encoding="utf-8")))
+    if "manifests" in BASES[_path.stem]:  # relative to the scenario's folder: made absolute
+        BASES[_path.stem]["manifests"] = [
+            str(_path.parent / m) for m in BASES[_path.stem]["manifests"]
+        ]
 
 #: Values a mutation writes in place of another: other types, extreme and non-finite numbers,
 #: strings a field does not accept, markup.
@@ -236,11 +242,15 @@ def test_mutated_scenario_exits_0_or_2(small_budget: None, case: tuple[str, byte
             code, out, err = _cli([command, str(f)] + (["--json"] if command == "run" else []))
             assert code in (0, 2), f"{what}: {command} exited {code}\n{err}"
             assert "Traceback" not in err + out, what
+            # A problem is about the fuzzed file, or at a line of a manifest it names;
+            # reading manifests also prints notes and warnings.
+            places = (f"simdeploy: error: {f}: ", f"simdeploy: error: {MANIFESTS}")
+            said = ("simdeploy: note: ", "simdeploy: warning: ")
             if code == 2:
                 assert err and out == "", f"{what}: {command}"
                 for line in err.splitlines():
-                    assert line.startswith(f"simdeploy: error: {f}: "), f"{what}: {line}"
+                    assert line.startswith(places + said), f"{what}: {line}"
             else:
-                assert err == "", f"{what}: {command}: {err}"
+                assert all(line.startswith(said) for line in err.splitlines()), f"{what}: {err}"
             codes[command] = code
         assert codes["validate"] == codes["run"], f"{what}: {codes}\n{err}"

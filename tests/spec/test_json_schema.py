@@ -54,9 +54,10 @@ def schema_errors(doc: Any, schema: dict[str, Any] = SCHEMA) -> list[str]:
     return [f"{e.json_path}: {e.message}" for e in validator.iter_errors(doc)]
 
 
-def validate_accepts(doc: Any) -> bool:
+def validate_accepts(doc: Any, base_dir: Any = None) -> bool:
+    """Whether ``Scenario.parse`` accepts ``doc`` (``manifests:`` relative to ``base_dir``)."""
     try:
-        Scenario.parse(copy.deepcopy(doc))
+        Scenario.parse(copy.deepcopy(doc), base_dir=base_dir)
     except ScenarioError:
         return False
     return True
@@ -70,7 +71,7 @@ def test_schema_is_a_valid_draft_2020_12_schema() -> None:
 @pytest.mark.parametrize("path", sorted(SCENARIOS.glob("*.yaml")), ids=lambda p: p.name)
 def test_every_bundled_scenario_validates(path) -> None:
     doc = yaml.safe_load(path.read_text())
-    assert validate_accepts(doc)
+    assert validate_accepts(doc, base_dir=path.parent)
     assert schema_errors(doc) == []
 
 
