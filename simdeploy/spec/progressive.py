@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal, get_args
 
-from pydantic import BeforeValidator, Field, model_validator
+from pydantic import BeforeValidator, ConfigDict, Field, model_validator
 from pydantic.alias_generators import to_camel
 
 from simdeploy.rules import progressive_validation as pv
@@ -438,12 +438,45 @@ class ThresholdRange(Strict):
 
 
 class FlaggerMetric(Strict):
-    """Flagger's built-ins: ``request-success-rate`` (%) and ``request-duration`` (ms, p99)."""
+    """A Flagger metric: the built-ins ``request-success-rate`` (%) and ``request-duration``
+    (ms, p99), or any name with a simulator ``query`` (what a MetricTemplate's query measures;
+    its value in the units of ``thresholdRange``, see ``SimQuery.scale``)."""
 
-    name: Literal["request-success-rate", "request-duration"]
+    # JSON Schema: a name other than the built-ins needs a query, as _known says.
+    model_config = ConfigDict(
+        json_schema_extra={
+            "if": {
+                "properties": {
+                    "name": {"not": {"enum": ["request-success-rate", "request-duration"]}}
+                }
+            },
+            "then": {"required": ["query"]},
+        }
+    )
+
+    name: str
     threshold_range: ThresholdRange
     interval: Annotated[Duration, Field(gt=0)] = 60.0
     min_requests: Annotated[int, Field(ge=1)] = 1
+    query: SimQuery | None = None
+
+    @model_validator(mode="after")
+    def _known(self) -> FlaggerMetric:
+        if self.query is None and self.name not in FLAGGER_BUILT_IN:
+            raise_problems(
+                type(self).__name__,
+                [
+                    problem(
+                        ("name",),
+                        f"{self.name!r} is not a built-in metric (request-success-rate, "
+                        "request-duration): give its query",
+                    )
+                ],
+            )
+        return self
+
+
+FLAGGER_BUILT_IN = ("request-success-rate", "request-duration")
 
 
 #: Flagger's webhook types; the ``confirm-*`` ones are gates.

@@ -183,6 +183,7 @@ NOT_FIELDS = {
     "valueFrom": "an AnalysisTemplate argument's source (Secret or Rollout field)",
     "targetRef": "a Flagger Canary's Deployment",
     "autoscalerRef": "a Flagger Canary's HPA",
+    "templateRef": "a Flagger Canary metric's MetricTemplate",
     # Functions of analysis conditions (rules/analysis_expr.py), not fields
     "isNaN": "a condition function",
     "isInf": "a condition function",

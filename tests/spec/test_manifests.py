@@ -206,7 +206,7 @@ def test_the_pre_stop_annotation_gives_a_hook_its_duration(tmp_path: Path) -> No
 BAD_PROBE = NGINX.replace(
     "        ports:\n", "        readinessProbe: {periodSeconds: 0}\n        ports:\n"
 )
-METRIC_TEMPLATE = "apiVersion: flagger.app/v1beta1\nkind: MetricTemplate\nmetadata: {name: app}\n"
+ALERT = "apiVersion: flagger.app/v1beta1\nkind: Experiment\nmetadata: {name: app}\n"
 
 
 @pytest.mark.parametrize(
@@ -250,13 +250,13 @@ METRIC_TEMPLATE = "apiVersion: flagger.app/v1beta1\nkind: MetricTemplate\nmetada
             id="glob",
         ),
         pytest.param(
-            {"c.yaml": METRIC_TEMPLATE},
+            {"c.yaml": ALERT},
             ["c.yaml"],
             [
-                "c.yaml:1: MetricTemplate 'app' (flagger.app/v1beta1): Flagger MetricTemplate "
+                "c.yaml:1: Experiment 'app' (flagger.app/v1beta1): Flagger Experiment "
                 "manifests are not read yet"
             ],
-            id="flagger-metric-template-not-yet",
+            id="flagger-kind-not-read",
         ),
         pytest.param(
             {"a.yaml": NGINX, "b.yaml": NGINX},

@@ -76,7 +76,7 @@ def problems(tmp_path: Path, text: str) -> list[str]:
     ]
 
 
-def test_gates_wait_for_a_promote_and_metric_templates_are_not_read_yet(tmp_path: Path) -> None:
+def test_gates_wait_for_a_promote(tmp_path: Path) -> None:
     gate = {"name": "approve", "type": "confirm-promotion", "url": "http://gate/"}
     (tmp_path / "c.yaml").write_text(canary(webhooks=[gate]))
     sc = Scenario.parse({"manifests": ["c.yaml"], **STARTER}, base_dir=tmp_path)
@@ -91,9 +91,6 @@ def test_gates_wait_for_a_promote_and_metric_templates_are_not_read_yet(tmp_path
     )
     # Without a promote action the canary waits at maxWeight to the end of the run.
     assert simulate(sc).record["outcome"] == "running"
-    custom = {"name": "not-found", "templateRef": {"name": "x"}, "thresholdRange": {"max": 5}}
-    (line,) = problems(tmp_path, canary(metrics=[custom]))
-    assert line.startswith("spec.analysis.metrics[0]: metric 'not-found': only Flagger's built-in")
 
 
 def test_a_missing_target_is_a_problem(tmp_path: Path) -> None:
@@ -105,3 +102,67 @@ def test_a_missing_target_is_a_problem(tmp_path: Path) -> None:
         "spec.targetRef: Deployment 'podinfo' is not among the manifests" in e
         for e in exc.value.errors
     )
+
+
+#: Flagger's docs' custom metric (usage/metrics.md): a MetricTemplate with a Prometheus query
+#: of the 404 percentage, used by the Canary with thresholdRange max 5.
+NOT_FOUND_TEMPLATE = {
+    "apiVersion": "flagger.app/v1beta1",
+    "kind": "MetricTemplate",
+    "metadata": {"name": "not-found-percentage"},
+    "spec": {
+        "provider": {"type": "prometheus", "address": "http://prometheus.istio-system:9090"},
+        "query": 'sum(rate(istio_requests_total{response_code="404"}[{{ interval }}])) / '
+        "sum(rate(istio_requests_total[{{ interval }}])) * 100",
+    },
+}
+NOT_FOUND = {
+    "name": "404s percentage",
+    "templateRef": {"name": "not-found-percentage"},
+    "thresholdRange": {"max": 5},
+    "interval": "1m",
+}
+ERRORS_TEMPLATE = {
+    **NOT_FOUND_TEMPLATE,
+    "metadata": {"name": "error-rate"},
+    "spec": {
+        "provider": {"type": "prometheus"},
+        "query": 'sum(rate(http_requests_total{status=~"5.*"}[1m])) / '
+        "sum(rate(http_requests_total[1m]))",
+    },
+}
+
+
+def with_template(template: dict[str, Any], metric: dict[str, Any]) -> str:
+    return canary(metrics=[metric]) + "---\n" + yaml.safe_dump(template)
+
+
+def test_a_metric_template_needs_a_binding_or_a_known_query(tmp_path: Path) -> None:
+    # The 404 percentage is no shape simdeploy knows: the problem names the binding to add.
+    (line,) = problems(tmp_path, with_template(NOT_FOUND_TEMPLATE, NOT_FOUND))
+    assert line.startswith(
+        "spec.analysis.metrics[0].templateRef: metric '404s percentage' (prometheus query of "
+        "MetricTemplate 'not-found-percentage') is not bound to a simulator metric"
+    )
+    # Bound by the scenario (the error rate, in percent), it runs.
+    (tmp_path / "c.yaml").write_text(with_template(NOT_FOUND_TEMPLATE, NOT_FOUND))
+    binding = {"404s percentage": {"metric": "error_rate", "of": "canary", "scale": 100}}
+    sc = Scenario.parse(
+        {"manifests": ["c.yaml"], **STARTER, "metricBindings": binding}, base_dir=tmp_path
+    )
+    flagger = sc.service.strategy.flagger
+    assert flagger is not None
+    (m,) = flagger.analysis.metrics
+    assert m.query is not None and (m.query.metric, m.query.scale) == ("error_rate", 100.0)
+    assert simulate(sc).record["outcome"] == "completed"
+
+
+def test_a_recognised_metric_template_query_is_bound_with_a_note(tmp_path: Path) -> None:
+    metric = {**NOT_FOUND, "name": "error-rate", "templateRef": {"name": "error-rate"}}
+    (tmp_path / "c.yaml").write_text(with_template(ERRORS_TEMPLATE, metric))
+    sc = Scenario.parse({"manifests": ["c.yaml"], **STARTER}, base_dir=tmp_path)
+    flagger = sc.service.strategy.flagger
+    assert flagger is not None
+    (m,) = flagger.analysis.metrics
+    assert m.query is not None and m.query.metric == "error_rate"
+    assert any("spec.query of MetricTemplate 'error-rate' read as" in n for n in sc.notes)

@@ -48,8 +48,13 @@ FAILED_CHECKS = "FailedChecks"
 
 
 def metric_value(world: World, m: FlaggerMetric, version: str) -> float | None:
-    """Flagger's built-ins over ``m.interval``: success rate in %, request duration p99 in ms."""
+    """Flagger's built-ins over ``m.interval``: success rate in %, request duration p99 in ms;
+    a metric with a ``query``: that query over ``m.interval``, scaled."""
     now, rec = world.env.now, world.recorder
+    if m.query is not None:
+        q = m.query
+        v = query(rec, version, q.metric, now, m.interval, max(q.min_requests, m.min_requests))
+        return None if v is None else v * q.scale
     if m.name == "request-success-rate":
         v = query(rec, version, "success_rate", now, m.interval, m.min_requests)
         return None if v is None else 100.0 * v

@@ -124,7 +124,7 @@ def _metric(
         out["provider"] = {"simdeploy": binding}
         return out
     query = _query_of(provider)
-    guessed = _recognise(query) if query is not None else None
+    guessed = recognise(query) if query is not None else None
     if guessed is None:
         what = kinds[0] if kinds else "no provider"
         r.found.problems.append(
@@ -172,7 +172,7 @@ def _query_of(provider: dict[str, Any]) -> str | None:
     return None
 
 
-def _recognise(query: str) -> dict[str, Any] | None:
+def recognise(query: str) -> dict[str, Any] | None:
     """A simulator query for the common PromQL shapes, or None."""
     window = _RANGE.search(query)
     found: dict[str, Any] = {"of": "canary"}

@@ -57,6 +57,7 @@ def expand_manifests(data: dict[str, Any], base_dir: Path) -> Expansion:
     autoscalers: list[Document] = []
     templates: list[Document] = []
     canaries: list[Document] = []
+    metric_templates: list[Document] = []
     for doc in docs:
         kind, group = doc.kind, doc.api_version.split("/")[0]
         where = f"{doc.at(())}: {kind or 'document'} {doc.name!r}"
@@ -66,6 +67,8 @@ def expand_manifests(data: dict[str, Any], base_dir: Path) -> Expansion:
             rollouts.append(doc)
         elif kind == "Canary" and group == "flagger.app":
             canaries.append(doc)
+        elif kind == "MetricTemplate" and group == "flagger.app":
+            metric_templates.append(doc)
         elif kind == "AlertProvider" and group == "flagger.app":
             out.notes.append(f"{where}: skipped (not simulated)")
         elif kind in ("AnalysisTemplate", "ClusterAnalysisTemplate") and group == "argoproj.io":
@@ -92,7 +95,10 @@ def expand_manifests(data: dict[str, Any], base_dir: Path) -> Expansion:
             found.append(from_rollout(rollouts[0], by_name))
         elif len(workloads) == 1:
             hpas = {h.name: h for h in autoscalers}
-            found.append(from_canary(canaries[0], by_name, hpas))
+            flagger_templates = {t.name: t for t in metric_templates}
+            bound = data.get("metricBindings")
+            bound = bound if isinstance(bound, dict) else {}
+            found.append(from_canary(canaries[0], by_name, hpas, flagger_templates, bound))
             autoscalers = [
                 h for h in autoscalers if h.name != _target(canaries[0], "autoscalerRef")
             ]

@@ -14,16 +14,19 @@ Webhooks (``analysis.webhooks``, :class:`~simdeploy.spec.progressive.FlaggerWebh
 ``rollout`` (load tests: traffic comes from the scenario), ``pre-rollout``, ``post-rollout``
 and ``event`` hooks are taken to pass; the gates (``confirm-rollout``,
 ``confirm-traffic-increase``, ``confirm-promotion``) wait for a ``promote`` plan action, the
-approval; a ``rollback`` hook is the plan's ``rollback`` action. Each gets a note. Metrics
-from a ``templateRef`` (MetricTemplate) are refused for now. An A/B ``match`` routes no user
-until the scenario's own ``service.strategy`` says which share of users matches (a warning
-says so).
+approval; a ``rollback`` hook is the plan's ``rollback`` action. Each gets a note. A metric
+with a ``templateRef`` gets the simulator query its MetricTemplate's ``query`` stands for:
+the scenario's ``metricBindings`` (by ``<template>/<metric>`` or metric name), else a
+recognised PromQL shape (:func:`.analysis.recognise`), else a problem naming the binding.
+An A/B ``match`` routes no user until the scenario's own ``service.strategy`` says which share
+of users matches (a warning says so).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from simdeploy.spec.manifests.analysis import recognise
 from simdeploy.spec.manifests.documents import Document, Path_
 from simdeploy.spec.manifests.kubernetes import Found, Reader, from_deployment
 
@@ -53,9 +56,14 @@ _SPEC_READ = (
 
 
 def from_canary(
-    doc: Document, deployments: dict[str, Document], autoscalers: dict[str, Document]
+    doc: Document,
+    deployments: dict[str, Document],
+    autoscalers: dict[str, Document],
+    metric_templates: dict[str, Document] | None = None,
+    bindings: dict[str, Any] | None = None,
 ) -> Found:
-    """The ``service:`` fragment of a Flagger Canary and the Deployment it targets."""
+    """The ``service:`` fragment of a Flagger Canary and the Deployment it targets;
+    ``metric_templates`` by name and the scenario's ``metricBindings`` for custom metrics."""
     found = Found()
     r = Reader(doc, found)
     data = doc.data
@@ -82,8 +90,10 @@ def from_canary(
     out: dict[str, Any] = {k: analysis[k] for k in _ANALYSIS_READ if k in analysis}
     read = (*_ANALYSIS_READ, "metrics", "webhooks", "match", "alerts")
     r.ignored(analysis, a_path, read, "not simulated")
+    templates, bound = metric_templates or {}, bindings or {}
     metrics = [
-        _metric(r, m, (*a_path, "metrics", i)) for i, m in enumerate(_list(analysis, "metrics"))
+        _metric(r, m, (*a_path, "metrics", i), templates, bound)
+        for i, m in enumerate(_list(analysis, "metrics"))
     ]
     out["metrics"] = [m for m in metrics if m is not None]
     if analysis.get("match"):
@@ -142,19 +152,61 @@ def _merge(found: Found, other: Found) -> None:
     found.problems.extend(other.problems)
 
 
-def _metric(r: Reader, metric: Any, path: Path_) -> dict[str, Any] | None:
+def _metric(
+    r: Reader,
+    metric: Any,
+    path: Path_,
+    templates: dict[str, Document],
+    bindings: dict[str, Any],
+) -> dict[str, Any] | None:
+    """A built-in metric as written; a ``templateRef`` metric with the simulator query its
+    MetricTemplate's query stands for (``metricBindings``, else a recognised PromQL shape)."""
     if not isinstance(metric, dict):
         return metric  # type: ignore[no-any-return]
-    name = metric.get("name")
-    if "templateRef" in metric or name not in _BUILT_IN:
+    name = str(metric.get("name"))
+    read = ("name", "thresholdRange", "interval", "templateRef")
+    r.ignored(metric, path, read, "not simulated")
+    out = {k: metric[k] for k in ("name", "thresholdRange", "interval") if k in metric}
+    ref = metric.get("templateRef")
+    if ref is None:
+        if name not in _BUILT_IN:
+            r.found.problems.append(
+                f"{r.where(path)}: metric {name!r}: neither a built-in metric "
+                "(request-success-rate, request-duration) nor a templateRef"
+            )
+            return None
+        return out
+    template_name = str(ref.get("name")) if isinstance(ref, dict) else ""
+    template = templates.get(template_name)
+    if template is None:
         r.found.problems.append(
-            f"{r.where(path)}: metric {name!r}: only Flagger's built-in request-success-rate "
-            "and request-duration are simulated (MetricTemplate metrics are not read yet)"
+            f"{r.where((*path, 'templateRef'))}: MetricTemplate {template_name!r} is not among "
+            "the manifests"
         )
         return None
-    read = ("name", "thresholdRange", "interval")
-    r.ignored(metric, path, read, "not simulated")
-    return {k: metric[k] for k in read if k in metric}
+    spec = template.data.get("spec") if isinstance(template.data, dict) else None
+    spec = spec if isinstance(spec, dict) else {}
+    binding = bindings.get(f"{template_name}/{name}", bindings.get(name))
+    if binding is None:
+        query = spec.get("query")
+        binding = recognise(query) if isinstance(query, str) else None
+        if binding is not None:
+            shown = ", ".join(f"{k}: {v}" for k, v in binding.items())
+            r.found.notes.append(
+                f"{template.at(('spec', 'query'))}: spec.query of MetricTemplate "
+                f"{template_name!r} read as {{{shown}}}"
+            )
+    if binding is None:
+        provider = spec.get("provider") if isinstance(spec.get("provider"), dict) else {}
+        r.found.problems.append(
+            f"{r.where((*path, 'templateRef'))}: metric {name!r} ({provider.get('type', '?')} "
+            f"query of MetricTemplate {template_name!r}) is not bound to a simulator metric: "
+            f"add metricBindings: {{{name}: {{metric: error_rate, of: canary}}}} (or "
+            "success_rate, latency_p99, ...; scale: 100 for a percentage)"
+        )
+        return None
+    out["query"] = binding
+    return out
 
 
 def _webhook(r: Reader, hook: Any, path: Path_) -> Any:
