@@ -53,7 +53,7 @@ class ConditionEvalError(ValueError):
     """
 
 
-_FUNCTIONS: Final = ("isNaN", "isInf", "isNil", "default")
+_FUNCTIONS: Final = ("isNaN", "isInf", "isNil", "default", "asFloat", "asInt")
 _CMP_OPS: Final = ("==", "!=", "<=", ">=", "<", ">")
 _NUMBER_RE: Final = re.compile(r"(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
 _NAME_RE: Final = re.compile(r"[A-Za-z_][A-Za-z_0-9]*")
@@ -66,8 +66,6 @@ _HINTS: Final = {
 }
 _NAME_HINTS: Final = {
     "nil": "use isNil(result) to test for no data",
-    "asInt": "asInt() is not supported: `result` is already a number",
-    "asFloat": "asFloat() is not supported: `result` is already a number",
 }
 
 
@@ -340,7 +338,7 @@ class _Parser:
             raise self.fail(f"{name.text}() takes `result` as its first argument", name.col)
         if any(a.kind != "number" for a in args):
             raise self.fail(f"{name.text}() takes numbers", name.col)
-        kind = "number" if name.text == "default" else "bool"
+        kind = "number" if name.text in ("default", "asFloat", "asInt") else "bool"
         return _Call(kind, name.text, tuple(args))
 
     def need_bool(self, node: _Node, op: _Tok) -> None:
@@ -431,6 +429,10 @@ def _eval(node: _Node, value: float | None, text: str) -> float | bool | None:
             if x is None:
                 raise _no_data(text, f"{name}() of nil")
             assert not isinstance(x, bool)
+            if name == "asFloat":
+                return x
+            if name == "asInt":  # Go's int(): toward zero
+                return float(math.trunc(x)) if math.isfinite(x) else x
             return math.isnan(x) if name == "isNaN" else math.isinf(x)
     raise AssertionError(f"unknown node {node!r}")  # pragma: no cover
 
@@ -454,7 +456,9 @@ def parse_condition(text: str) -> Condition:
     - ``and``/``&&``, ``or``/``||``, ``not``/``!`` and parentheses;
     - ``isNaN(x)``, ``isInf(x)``; ``isNil(result)`` (true when there is no data) and
       ``default(result, x)`` (``x`` when there is no data), as Argo offers for empty results;
-    - the vector forms of Argo's Prometheus provider: ``result[0]`` and ``len(result)``.
+    - the vector forms of Argo's Prometheus provider: ``result[0]`` and ``len(result)``;
+    - ``asFloat(x)`` and ``asInt(x)`` (toward zero), which Argo's docs use with the web
+      provider's JSON values.
 
     The result must be a condition (true/false), not a number.
 

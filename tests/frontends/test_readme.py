@@ -188,6 +188,8 @@ NOT_FIELDS = {
     "isNaN": "a condition function",
     "isInf": "a condition function",
     "isNil": "a condition function",
+    "asFloat": "a condition function",
+    "asInt": "a condition function",
 }
 
 #: Fields a "not modelled" sentence names on purpose, and why.

@@ -131,7 +131,7 @@ def test_condition_without_data_cannot_be_evaluated(text: str, fragment: str) ->
         pytest.param("result > 1 | result < 2", "use '||' or 'or'", id="single-pipe"),
         pytest.param("result == 'ok'", "strings are not supported", id="string-literal"),
         pytest.param("result == nil", "use isNil(result)", id="nil"),
-        pytest.param("asFloat(result) > 1", "asFloat() is not supported", id="asfloat"),
+        pytest.param("asFloat(result)", "is a number, not a condition", id="bare-asfloat"),
         pytest.param("foo > 1", "unknown name 'foo'", id="unknown-name"),
         pytest.param("Result > 1", "unknown name 'Result'", id="case-sensitive"),
         pytest.param("bar(result)", "unknown function 'bar'", id="unknown-function"),
@@ -232,6 +232,10 @@ def test_docstring_examples() -> None:
         pytest.param("len(result) > 0 && result[0] < 0.5", 0.2, True, id="len-guard"),
         pytest.param("len(result) == 0", None, True, id="len-of-no-data"),
         pytest.param("len(result) == 1", 0.0, True, id="len-of-one-value"),
+        # Argo's docs with the web provider: asFloat / asInt of a JSON value.
+        pytest.param("asFloat(result) >= 0.9", 0.95, True, id="as-float"),
+        pytest.param("asInt(result) == 2", 2.9, True, id="as-int-truncates"),
+        pytest.param("asInt(result) == -2", -2.9, True, id="as-int-toward-zero"),
     ],
 )
 def test_vector_forms(text: str, value: float | None, expected: bool) -> None:
