@@ -257,6 +257,58 @@ class MirrorRoute(Strict):
     percentage: Annotated[float, Field(ge=0, le=100)] = 100.0
 
 
+class ExperimentTemplate(Strict):
+    """A replica set the experiment runs: ``specRef`` stable (a baseline) or canary."""
+
+    name: str
+    spec_ref: Literal["stable", "canary"]
+    replicas: Annotated[int, Field(ge=0)] = 1
+    #: Traffic the router sends it, taken from the stable side (needs trafficRouting).
+    weight: Annotated[int, Field(ge=0, le=100)] | None = None
+
+
+class ExperimentAnalysis(Strict):
+    """An analysis run of the experiment; a failure fails the experiment and the rollout."""
+
+    name: str
+    template_name: str
+    required_for_completion: bool = False
+
+
+class Experiment(Strict):
+    """An Argo canary ``experiment`` step: extra replica sets for ``duration`` (or until the
+    analyses ``requiredForCompletion`` complete), with analyses deciding the step. A query's
+    ``of:`` may name a template (its version: a baseline measures as its version does)."""
+
+    duration: ArgoPauseDuration | None = None
+    templates: Annotated[list[ExperimentTemplate], Field(min_length=1)]
+    analyses: list[ExperimentAnalysis] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _rules(self) -> Experiment:
+        out = []
+        names = [t.name for t in self.templates]
+        for i, name in enumerate(names):
+            if name in names[:i]:
+                out.append(problem(("templates", i, "name"), f"'{name}' is given twice"))
+        if self.duration is None and not any(a.required_for_completion for a in self.analyses):
+            out.append(
+                problem(
+                    (),
+                    "without a duration an experiment runs until its analyses with "
+                    "requiredForCompletion complete: give one or the other",
+                )
+            )
+        raise_problems(type(self).__name__, out)
+        return self
+
+    def run_refs(self) -> list[RunRef]:
+        """Each analysis as a one-template run, for the template checks."""
+        return [
+            RunRef(templates=[TemplateRef(template_name=a.template_name)]) for a in self.analyses
+        ]
+
+
 class CanaryStep(Strict):
     """Exactly one of the step kinds."""
 
@@ -266,6 +318,7 @@ class CanaryStep(Strict):
     set_canary_scale: SetCanaryScale | None = None
     set_header_route: HeaderRoute | None = None
     set_mirror_route: MirrorRoute | None = None
+    experiment: Experiment | None = None
 
     @model_validator(mode="after")
     def _one_kind(self) -> CanaryStep:
@@ -274,7 +327,7 @@ class CanaryStep(Strict):
             got = " and ".join(to_camel(k) for k in kinds) if kinds else "none"
             raise ValueError(
                 "a step has exactly one of setWeight, pause, analysis, "
-                f"setCanaryScale, setHeaderRoute, setMirrorRoute (got {got})"
+                f"setCanaryScale, setHeaderRoute, setMirrorRoute, experiment (got {got})"
             )
         return self
 
@@ -353,6 +406,11 @@ class ArgoCanary(Strict):
                 out.append(problem((*at, "setHeaderRoute"), "requires trafficRouting"))
             if step.set_mirror_route is not None and not routed:
                 out.append(problem((*at, "setMirrorRoute"), "requires trafficRouting"))
+            if step.experiment is not None and not routed:
+                for k, t in enumerate(step.experiment.templates):
+                    if t.weight is not None:
+                        at_t = (*at, "experiment", "templates", k, "weight")
+                        out.append(problem(at_t, "requires trafficRouting"))
             if step.analysis is not None and "starting_step" in step.analysis.model_fields_set:
                 out.append(problem((*at, "analysis", "startingStep"), _STARTING_STEP_ONLY))
         if self.analysis is not None:

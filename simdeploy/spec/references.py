@@ -337,19 +337,29 @@ def _strategies(s: Sections) -> list[tuple[Loc, Strategy]]:
 
 def _runs(st: Strategy) -> list[tuple[Loc, RunRef]]:
     """(location below the strategy, analysis reference) of every analysis it runs."""
-    runs: list[tuple[Loc, RunRef | None]] = []
+    return [(loc, run) for loc, run, _ in _runs_with_roles(st)]
+
+
+def _runs_with_roles(st: Strategy) -> list[tuple[Loc, RunRef, tuple[str, ...]]]:
+    """Every analysis the strategy runs, with the extra roles its queries may name (an
+    experiment's template names)."""
+    runs: list[tuple[Loc, RunRef | None, tuple[str, ...]]] = []
     if st.canary is not None:
-        runs += [
-            (("canary", "steps", i, "analysis"), step.analysis)
-            for i, step in enumerate(st.canary.steps)
-        ]
-        runs.append((("canary", "analysis"), st.canary.analysis))
+        for i, step in enumerate(st.canary.steps):
+            runs.append((("canary", "steps", i, "analysis"), step.analysis, ()))
+            if step.experiment is not None:
+                names = tuple(t.name for t in step.experiment.templates)
+                runs += [
+                    (("canary", "steps", i, "experiment", "analyses", k), run, names)
+                    for k, run in enumerate(step.experiment.run_refs())
+                ]
+        runs.append((("canary", "analysis"), st.canary.analysis, ()))
     if st.blue_green is not None:
         runs += [
-            (("blueGreen", "prePromotionAnalysis"), st.blue_green.pre_promotion_analysis),
-            (("blueGreen", "postPromotionAnalysis"), st.blue_green.post_promotion_analysis),
+            (("blueGreen", "prePromotionAnalysis"), st.blue_green.pre_promotion_analysis, ()),
+            (("blueGreen", "postPromotionAnalysis"), st.blue_green.post_promotion_analysis, ()),
         ]
-    return [(loc, r) for loc, r in runs if r is not None]
+    return [(loc, r, extra) for loc, r, extra in runs if r is not None]
 
 
 def _template_refs(s: Sections) -> list[InitErrorDetails]:
@@ -362,9 +372,19 @@ def _template_refs(s: Sections) -> list[InitErrorDetails]:
             for k, ref in enumerate(run.templates):
                 if ref.template_name not in s.templates:
                     name = ref.template_name
+                    at = (
+                        (*loc, "templateName")
+                        if "experiment" in loc
+                        else (
+                            *loc,
+                            "templates",
+                            k,
+                            "templateName",
+                        )
+                    )
                     out.append(
                         problem(
-                            (*where, *loc, "templates", k, "templateName"),
+                            (*where, *at),
                             f"unknown analysis template '{name}' (analysisTemplates)"
                             + _hint(name, known),
                             name,
@@ -409,11 +429,12 @@ def _metric_roles(s: Sections) -> list[InitErrorDetails]:
     """A query's ``of:`` is a version, or a role that every strategy using it maps."""
     if s.templates is None or s.versions is None:
         return []
-    users: dict[str, list[tuple[Loc, str]]] = {}
+    users: dict[str, list[tuple[Loc, str, tuple[str, ...]]]] = {}
     for where, st in _strategies(s):
-        for _, run in _runs(st):
+        for _, run, extra in _runs_with_roles(st):
             for ref in run.templates:
-                users.setdefault(ref.template_name, []).append((where, st.type))
+                users.setdefault(ref.template_name, []).append((where, st.type, extra))
+    experiment_roles = {r for uses in users.values() for _, _, extra in uses for r in extra}
     versions = sorted(s.versions)
     out = []
     for tname, template in s.templates.items():
@@ -422,14 +443,14 @@ def _metric_roles(s: Sections) -> list[InitErrorDetails]:
             loc = ("analysisTemplates", tname, "metrics", m, "provider", "simdeploy", "of")
             if of in s.versions:
                 continue
-            if of not in QUERY_ROLES:
+            if of not in QUERY_ROLES and of not in experiment_roles:
                 close = difflib.get_close_matches(of, [*QUERY_ROLES, *versions], n=1)
                 hint = f"; did you mean '{close[0]}'?" if close else ""
                 known = f"roles: {', '.join(QUERY_ROLES)}; versions: {', '.join(versions)}"
                 out.append(problem(loc, f"unknown role or version '{of}'{hint} ({known})", of))
                 continue
-            for where, kind in users.get(tname, []):
-                roles = ROLES_OF.get(kind, QUERY_ROLES)
+            for where, kind, extra in users.get(tname, []):
+                roles = (*ROLES_OF.get(kind, QUERY_ROLES), *extra)
                 if of not in roles:
                     out.append(
                         problem(

@@ -965,7 +965,8 @@ def _plan(strategy: dict[str, Any]) -> dict[str, Any]:
         pytest.param(
             _plan({"canary": {"steps": [{"setWeight": 10, "pause": {}}]}}),
             "plan[0].strategy.canary.steps[0]: a step has exactly one of setWeight, pause, "
-            "analysis, setCanaryScale, setHeaderRoute, setMirrorRoute (got setWeight and pause)",
+            "analysis, setCanaryScale, setHeaderRoute, setMirrorRoute, experiment "
+            "(got setWeight and pause)",
             id="step-with-two-kinds",
         ),
         pytest.param(

@@ -172,7 +172,8 @@ def test_bad_rollouts(tmp_path: Path) -> None:
     )
     experiment = rollout({"canary": {"steps": [{"experiment": {"templates": []}}]}})
     assert [e.split(": ", 1)[1] for e in errors_of(tmp_path, experiment)] == [
-        "spec.strategy.canary.steps[0].experiment: not simulated yet"
+        "spec.strategy.canary.steps[0].experiment.templates: List should have at least 1 item "
+        "after validation, not 0"
     ]
     no_strategy = rollout({})
     assert [e.split(": ", 1)[1] for e in errors_of(tmp_path, no_strategy)] == [
@@ -202,3 +203,76 @@ def test_header_route_without_a_user_share_is_a_warning(tmp_path: Path) -> None:
     assert canary is not None and canary.steps[0].set_header_route is not None
     assert canary.steps[0].set_header_route.user_share == 0.0
     assert any("which users send a matching header" in w for w in sc.warnings)
+
+
+def test_an_experiment_step_runs_as_argo_runs_it(tmp_path: Path) -> None:
+    # Argo's docs (features/experiment.md, "Integration With Rollouts"): a baseline and a
+    # canary of one replica each, weight 5, compared by an analysis required for completion.
+    strategy = {
+        "canary": {
+            "trafficRouting": {"istio": {"virtualService": {"name": "v"}}},
+            "steps": [
+                {"setWeight": 20},
+                {
+                    "experiment": {
+                        "templates": [
+                            {"name": "baseline", "specRef": "stable", "weight": 5},
+                            {"name": "canary", "specRef": "canary", "weight": 5},
+                        ],
+                        "analyses": [
+                            {
+                                "name": "compare",
+                                "templateName": "errors",
+                                "requiredForCompletion": True,
+                                "args": [{"name": "limit", "value": "0.05"}],
+                            }
+                        ],
+                    }
+                },
+            ],
+        }
+    }
+    template = {
+        "apiVersion": "argoproj.io/v1alpha1",
+        "kind": "AnalysisTemplate",
+        "metadata": {"name": "errors"},
+        "spec": {
+            "args": [{"name": "limit"}],
+            "metrics": [
+                {
+                    "name": "errors",
+                    "interval": "10s",
+                    "count": 2,
+                    "successCondition": "result[0] <= {{args.limit}}",
+                    "provider": {
+                        "prometheus": {
+                            "query": 'sum(rate(req{code=~"5.."}[30s])) / sum(rate(req[30s]))'
+                        }
+                    },
+                }
+            ],
+        },
+    }
+    text = rollout(strategy) + "---\n" + yaml.safe_dump(template)
+    (tmp_path / "r.yaml").write_text(text)
+    data = {"manifests": ["r.yaml"], "versions": {"v1": {}, "v2": {}}, "traffic": {"rate": 20}}
+    sc = Scenario.parse(
+        {**data, "plan": [{"at": "10s", "action": "deploy", "version": "v2"}]}, base_dir=tmp_path
+    )
+    canary = sc.service.strategy.canary
+    assert canary is not None
+    exp = canary.steps[1].experiment
+    assert exp is not None
+    assert [(t.name, t.spec_ref, t.replicas, t.weight) for t in exp.templates] == [
+        ("baseline", "stable", 1, 5),
+        ("canary", "canary", 1, 5),
+    ]
+    assert [(a.template_name, a.required_for_completion) for a in exp.analyses] == [
+        ("errors", True)
+    ]
+    metric = sc.analysis_templates["errors"].metrics[0]
+    assert metric.success_condition == "result[0] <= 0.05"  # the reference's args.limit
+    r = simulate(sc)
+    ev = r.events
+    assert (ev.reason == "ExperimentCompleted").sum() == 1
+    assert r.record["outcome"] == "completed"

@@ -28,6 +28,7 @@ import simpy
 
 from simdeploy.control.analysis import RunResult, analysis_run
 from simdeploy.control.rollback import AbortRollout, RollbackRequested, mark_rollback
+from simdeploy.control.strategies.experiment import run_experiment
 from simdeploy.rules.analysis_phase import Phase
 from simdeploy.rules.argo_abort import (
     abort_scale_down_delay_seconds,
@@ -200,14 +201,21 @@ def _routing(
     cohort: tuple[float, frozenset[str]] | None = None,
     mirror: Any = None,
     weight: int | None = None,
+    extra: dict[str, int] | None = None,
 ) -> Routing:
+    """The router's weights; ``extra`` (an experiment's replica sets) is taken from stable."""
     if not ctl.spec.routed:
         return Routing(
             selector=frozenset([ctl.stable.name, ctl.canary.name]), cohort=cohort, mirror=mirror
         )
     w = ctl.router_weight if weight is None else weight
+    taken = sum((extra or {}).values())
     return Routing.weighted(
-        {ctl.stable.name: ctl.spec.max_traffic_weight - w, ctl.canary.name: w},
+        {
+            ctl.stable.name: max(ctl.spec.max_traffic_weight - w - taken, 0),
+            ctl.canary.name: w,
+            **(extra or {}),
+        },
         cohort=cohort,
         mirror=mirror,
     )
@@ -326,6 +334,16 @@ def run(env: simpy.Environment, world: World, ro: Rollout) -> Generator[simpy.Ev
                     state["cohort"] = (hr.user_share, frozenset([canary.name]))
                     bal.cohort_users = world.cohort_mask(hr.name, hr.user_share)
                     bal.set_routing_later(_routing(ctl, state["cohort"], state["mirror"]))
+                elif kind == "experiment":
+                    assert step.experiment is not None
+                    yield from run_experiment(
+                        env,
+                        world,
+                        ro,
+                        step.experiment,
+                        f"experiment-{i}",
+                        lambda extra: _routing(ctl, state["cohort"], state["mirror"], extra=extra),
+                    )
                 elif kind == "set_mirror_route":
                     from simdeploy.world.balancer import Mirror
 

@@ -6,10 +6,11 @@ The Rollout's ``spec.strategy.canary`` or ``spec.strategy.blueGreen`` becomes
 service's, and its pod template (inline, or the Deployment a ``workloadRef`` names) is read
 as a Deployment's (:mod:`.kubernetes`).
 
-Canary steps: ``setWeight``, ``pause``, ``analysis``, ``setCanaryScale`` and
-``setMirrorRoute`` are read as written. ``setHeaderRoute`` is read with no user share (which
-users send the header is not in the manifest: a warning says so; ``userShare`` in the
-scenario's own strategy gives it). ``experiment`` steps are refused (not simulated yet).
+Canary steps: ``setWeight``, ``pause``, ``analysis``, ``setCanaryScale``,
+``setMirrorRoute`` and ``experiment`` (:mod:`simdeploy.control.strategies.experiment`) are
+read as written. ``setHeaderRoute`` is read with no user share (which users send the header
+is not in the manifest: a warning says so; ``userShare`` in the scenario's own strategy gives
+it).
 
 Analysis references (steps, background ``analysis``, blue/green pre/post-promotion) keep
 their ``templateName``; the templates are AnalysisTemplate manifests (:mod:`.analysis`) or
@@ -167,15 +168,60 @@ def _step(r: Reader, step: Any, path: Path_) -> dict[str, Any] | None:
             route, (*path, "setMirrorRoute"), ("name", "percentage", "match"), "not simulated"
         )
     if "experiment" in step:
-        r.found.problems.append(f"{r.where((*path, 'experiment'))}: not simulated yet")
-        return None
+        out["experiment"] = _experiment(r, step["experiment"], (*path, "experiment"))
     read = (*_STEP_AS_WRITTEN, "analysis", "setHeaderRoute", "setMirrorRoute", "experiment")
     r.ignored(step, path, read, "not simulated")
     return out
 
 
+def _experiment(r: Reader, exp: Any, path: Path_) -> Any:
+    """An experiment step: its duration, templates (name, specRef, replicas, weight) and
+    analyses (name, templateName, requiredForCompletion; ``args`` handed to the template)."""
+    if not isinstance(exp, dict):
+        return exp
+    out: dict[str, Any] = {k: exp[k] for k in ("duration",) if k in exp}
+    r.ignored(exp, path, ("duration", "templates", "analyses"), "not simulated")
+    templates = []
+    for i, t in enumerate(exp.get("templates") or []):
+        read = ("name", "specRef", "replicas", "weight")
+        if isinstance(t, dict):
+            r.ignored(t, (*path, "templates", i), (*read, "metadata", "selector"), "not simulated")
+            templates.append({k: t[k] for k in read if k in t})
+        else:
+            templates.append(t)
+    out["templates"] = templates
+    analyses = []
+    for i, a in enumerate(exp.get("analyses") or []):
+        if not isinstance(a, dict):
+            analyses.append(a)
+            continue
+        a_path: Path_ = (*path, "analyses", i)
+        read = ("name", "templateName", "requiredForCompletion")
+        r.ignored(a, a_path, (*read, "args", "clusterScope"), "not simulated")
+        _pass_args(r, [a.get("templateName")], a.get("args"), a_path)
+        analyses.append({k: a[k] for k in read if k in a})
+    if analyses:
+        out["analyses"] = analyses
+    return out
+
+
+def _pass_args(r: Reader, names: list[Any], args: Any, path: Path_) -> None:
+    """Record the ``args`` values a reference passes to each of the templates ``names``
+    (one value per argument and template across the Rollout; a second one is a warning)."""
+    for i, arg in enumerate(args if isinstance(args, list) else []):
+        if isinstance(arg, dict) and "name" in arg and "value" in arg:
+            for name in names:
+                passed = r.found.template_args.setdefault(str(name), {})
+                if passed.setdefault(str(arg["name"]), str(arg["value"])) != str(arg["value"]):
+                    r.found.warnings.append(
+                        f"{r.where((*path, 'args', i))}: {name} gets args.{arg['name']} "
+                        f"{passed[str(arg['name'])]!r} from an earlier reference, not "
+                        f"{arg['value']!r}: one template, one value"
+                    )
+
+
 def _run_ref(r: Reader, ref: Any, path: Path_) -> Any:
-    """``{templates: [{templateName}], startingStep}``; ``args`` noted and dropped."""
+    """``{templates: [{templateName}], startingStep}``; the ``args`` go to the templates."""
     if not isinstance(ref, dict):
         return ref
     out: dict[str, Any] = {}
@@ -189,16 +235,7 @@ def _run_ref(r: Reader, ref: Any, path: Path_) -> Any:
     if "startingStep" in ref:
         out["startingStep"] = ref["startingStep"]
     names = [t.get("templateName") for t in out.get("templates", []) if isinstance(t, dict)]
-    for i, arg in enumerate(ref.get("args") or []):
-        if isinstance(arg, dict) and "name" in arg and "value" in arg:
-            for name in names:
-                passed = r.found.template_args.setdefault(str(name), {})
-                if passed.setdefault(str(arg["name"]), str(arg["value"])) != str(arg["value"]):
-                    r.found.warnings.append(
-                        f"{r.where((*path, 'args', i))}: {name} gets args.{arg['name']} "
-                        f"{passed[str(arg['name'])]!r} from an earlier reference, not "
-                        f"{arg['value']!r}: one template, one value"
-                    )
+    _pass_args(r, names, ref.get("args"), path)
     read = ("templates", "startingStep", "args")
     r.ignored(ref, path, read, "not simulated")
     return out
