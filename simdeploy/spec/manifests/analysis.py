@@ -98,6 +98,12 @@ def _arg_values(r: Reader, spec: dict[str, Any], given: dict[str, str]) -> dict[
             continue
         arg_name = str(arg["name"])
         values[arg_name] = given.get(arg_name, arg.get("value"))
+        if values[arg_name] is None and "valueFrom" in arg:
+            r.found.warnings.append(
+                f"{r.where(('spec', 'args', i, 'valueFrom'))}: args.{arg_name} comes from a "
+                "Secret or a field of the Rollout, which the simulator does not read (fine if "
+                "only a provider's query uses it)"
+            )
     for arg_name, value in given.items():
         values.setdefault(arg_name, value)
     return values
