@@ -16,12 +16,14 @@ from tests.conftest import ROOT
 FIXTURES = ROOT / "tests" / "manifests"
 #: Every fixture with a workload, in the shape of the upstream examples.
 WORKLOADS = [
+    "nginx-deployment.yaml",
     "app.yaml",
     "argo/rollout-canary.yaml",
     "argo/rollout-bluegreen.yaml",
     "argo/canary-analysis.yaml",
     "argo/workload-ref.yaml",
     "flagger/podinfo.yaml",
+    "../../scenarios/manifests/guestbook.yaml",
 ]
 
 
