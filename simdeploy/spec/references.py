@@ -231,6 +231,17 @@ def _walk_plan(db: Database, plan: list[tuple[int, Action]]) -> _Walk:
                         "complete it, or roll back, before starting another",
                     )
                 )
+            elif pending is not None:
+                # The app versions read pgroll's two schema versions (views), and complete
+                # makes the pending one the schema: a plain change in between would be lost.
+                walk.problems.append(
+                    problem(
+                        ("plan", i),
+                        f"a migration while the pgroll migration of plan[{pending[0]}] is in "
+                        "progress: no app version would see it, and complete would drop it; "
+                        "complete or roll back first, or make it part of that migration",
+                    )
+                )
             new = _apply_all(schema, i, act, walk)
             walk.saw(new)
             if act.pgroll:
