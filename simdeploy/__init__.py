@@ -7,6 +7,7 @@
 """
 
 from simdeploy.experiments.compare import compare, replicate
+from simdeploy.experiments.sweep import sweep
 from simdeploy.run.result import Result
 from simdeploy.run.simulation import simulate
 from simdeploy.spec.base import ScenarioError, UsageError
@@ -21,5 +22,6 @@ __all__ = [
     "load_scenario",
     "replicate",
     "simulate",
+    "sweep",
 ]
 __version__ = "0.1.0"

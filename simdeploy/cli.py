@@ -1,4 +1,4 @@
-"""The ``simdeploy`` command: run, compare, check, validate, import, schema.
+"""The ``simdeploy`` command: run, compare, sweep, check, validate, import, schema.
 
 The only module that prints. Exit codes: 0 fine, 1 an expectation failed (``check``),
 2 bad input (a scenario error, a missing file, a bad option) — always one line per
@@ -32,6 +32,7 @@ from simdeploy.ci_report import (
 )
 from simdeploy.experiments.compare import Comparison, compare, variants_of
 from simdeploy.experiments.gate import REQUIRE, check_seeds
+from simdeploy.experiments.sweep import parse_set, sweep
 from simdeploy.run.simulation import simulate
 from simdeploy.spec.base import ScenarioError
 from simdeploy.spec.manifests.importer import import_scenario
@@ -141,6 +142,25 @@ def _parser() -> argparse.ArgumentParser:
     )
     val.add_argument("files", nargs="+")
 
+    swp = sub.add_parser(
+        "sweep", parents=[reads], help="run a scenario over a grid of field values and seeds"
+    )
+    swp.add_argument("file")
+    swp.add_argument(
+        "--set",
+        dest="sets",
+        action="append",
+        required=True,
+        metavar="PATH=V1,V2",
+        help="a scenario field (dotted path, camelCase) and its values; a range: 100..1000:100",
+    )
+    swp.add_argument(
+        "--seeds", type=_int_arg(1, MAX_SEEDS), default=1, help="replications per point (CI95)"
+    )
+    swp.add_argument("--jobs", type=_int_arg(1), default=1, help="local worker processes")
+    swp.add_argument("--json", action="store_true", help="print a JSON list, one per row")
+    swp.add_argument("--csv", metavar="PATH", help="write the table as CSV")
+
     imp = sub.add_parser(
         "import",
         parents=[reads],
@@ -175,6 +195,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         load = _Loader(err, args.strict)
         if args.command == "import":
             return _import(args, out, err)
+        if args.command == "sweep":
+            return _sweep(args, out, err, load)
         if args.command == "validate":
             return _validate(args.files, out, err, load)
         if args.command == "run":
@@ -415,6 +437,51 @@ def _compare_table(comparison: Comparison, records: list[dict[str, Any]]) -> Tab
             cells.append(cell)
         table.add_row(*cells)
     return table
+
+
+def _sweep(args: argparse.Namespace, out: Console, err: Console, load: _Loader) -> int:
+    """One row per grid point and variant: the swept values, then the comparison columns."""
+    grid: dict[str, list[Any]] = {}
+    for arg in args.sets:
+        path, values = parse_set(arg)
+        grid[path] = values
+    sc = load(args.file)
+    csv = _output("--csv", args.csv)
+    if not args.json and err.is_terminal:
+        with Progress(console=err, transient=True) as bar:
+            task = bar.add_task("sweeping", total=None)
+            table = sweep(
+                sc,
+                grid,
+                args.seeds,
+                args.jobs,
+                on_progress=lambda done, n: bar.update(task, completed=done, total=n),
+            )
+    else:
+        table = sweep(sc, grid, args.seeds, args.jobs)
+    if csv is not None:
+        _write("--csv", csv, lambda p: table.to_csv(p, index=False))
+    if args.json:
+        print(table.to_json(orient="records"))
+        return EXIT_OK
+    view = Table(title=Text(f"sweep of {sc.name}: {len(table)} rows, {args.seeds} seed(s) each"))
+    for path in grid:
+        view.add_column(Text(path), justify="right")
+    view.add_column("variant")
+    for col in COMPARE_COLUMNS:
+        view.add_column(col, justify="right")
+    for row in table.to_dict(orient="records"):
+        cells: list[str | Text] = [Text(str(row[path])) for path in grid]
+        cells.append(Text(str(row["variant"])))
+        for col in COMPARE_COLUMNS:
+            cell = _fmt(row.get(col), col)
+            half = row.get(f"{col}_ci95")
+            if isinstance(half, int | float) and not math.isnan(half) and half > 0:
+                cell += f" ±{_fmt(half, col)}"
+            cells.append(Text(cell))
+        view.add_row(*cells)
+    out.print(view)
+    return EXIT_OK
 
 
 def _import(args: argparse.Namespace, out: Console, err: Console) -> int:

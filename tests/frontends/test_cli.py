@@ -349,3 +349,31 @@ def test_module_entry_point(small_file: Path) -> None:
         check=False,
     )
     assert proc.returncode == 0, proc.stderr
+
+
+def test_sweep_prints_one_row_per_point_and_writes_csv(tmp_path: Path, capsys) -> None:
+    f = write(tmp_path, "s.yaml", base_dict(simulation={"duration": "40s"}))
+    out_csv = tmp_path / "sweep.csv"
+    path = "service.pod.lifecycle.preStop.sleep.seconds"
+    assert (
+        main(["sweep", str(f), "--set", f"{path}=0,3", "--seeds", "2", "--csv", str(out_csv)]) == 0
+    )
+    out = capsys.readouterr().out
+    assert "sweep of small: 2 rows, 2 seed(s) each" in out
+    rows = out_csv.read_text().splitlines()
+    assert rows[0].startswith(f"{path},variant,")
+    assert [r.split(",")[0] for r in rows[1:]] == ["0", "3"]
+    assert main(["sweep", str(f), "--set", f"{path}=0", "--json"]) == 0
+    (row,) = json.loads(capsys.readouterr().out)
+    assert row[path] == 0 and row["variant"] == "small"
+
+
+def test_sweep_bad_input_exits_2_naming_path_and_value(tmp_path: Path, capsys) -> None:
+    f = write(tmp_path, "s.yaml", base_dict())
+    assert main(["sweep", str(f), "--set", "service.replica=3"]) == 2
+    assert main(["sweep", str(f), "--set", "service.replicas"]) == 2
+    assert main(["sweep", str(f)]) == 2  # --set is required
+    err = capsys.readouterr().err
+    assert "simdeploy: error: service.replica=3: service.replica: unknown field" in err
+    assert "--set service.replicas: expected PATH=V1,V2" in err
+    assert "Traceback" not in err

@@ -1,0 +1,170 @@
+"""Sweeps: one scenario over a grid of field values × its ``compare:`` variants × seeds.
+
+``sweep(scenario, {"service.pod.lifecycle.preStop.sleep.seconds": [0, 5, 10]}, seeds=5)``
+runs every grid point (the cartesian product of the values, in the order given) with every
+variant on the same seeds, so two points differ by the swept values, not by noise (common
+random numbers, as :func:`~simdeploy.experiments.compare.compare`). A path is a scenario
+field in the file's spelling (camelCase, dots; a list item by its index: ``plan.0.at``);
+a value is what the file would hold there (``"25%"``, ``"500ms"``, ``3``).
+
+Every point is built and validated before anything runs: a path the format does not have or
+a value its field rejects raises :class:`ScenarioError` naming ``PATH=VALUE`` and the field;
+a grid whose estimated computing exceeds :data:`MAX_SWEEP_SECONDS` is refused with the
+estimate. Values from text: :func:`parse_values` (``0,1,2,25%``; ``100..1000:100``).
+"""
+
+from __future__ import annotations
+
+import copy
+import itertools
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import pandas as pd
+import yaml
+
+from simdeploy.experiments.compare import Progress, checked_seeds, compare, variants_of
+from simdeploy.run.simulation import checked_scenario
+from simdeploy.spec.base import ScenarioError, UsageError
+from simdeploy.spec.budget import estimate
+from simdeploy.spec.scenario import Scenario
+
+#: Most computing a sweep may take, in estimated seconds (all points, variants and seeds).
+MAX_SWEEP_SECONDS = 4 * 3600.0
+
+
+def parse_values(text: str) -> list[Any]:
+    """The values of ``--set PATH=<text>``: comma-separated YAML scalars, or a numeric range
+    ``start..stop:step`` (stop included). ``"0,1,25%"`` → [0, 1, "25%"];
+    ``"100..300:100"`` → [100, 200, 300]; ``"1s,500ms"`` → ["1s", "500ms"]."""
+    text = text.strip()
+    if ".." in text:
+        span, _, step_text = text.partition(":")
+        lo_text, _, hi_text = span.partition("..")
+        try:
+            lo, hi = float(lo_text), float(hi_text)
+            step = float(step_text) if step_text else 1.0
+        except ValueError:
+            raise UsageError([f"{text}: a range is start..stop:step, numbers"]) from None
+        if step <= 0 or hi < lo:
+            raise UsageError([f"{text}: a range needs start <= stop and a step > 0"])
+        n = int((hi - lo) / step + 1e-9) + 1
+        values = [lo + k * step for k in range(n)]
+        return [int(v) if v.is_integer() else v for v in values]
+    out = []
+    for part in text.split(","):
+        try:
+            out.append(yaml.safe_load(part.strip()) if part.strip() else part)
+        except yaml.YAMLError:
+            out.append(part.strip())
+    return out
+
+
+def parse_set(arg: str) -> tuple[str, list[Any]]:
+    """``PATH=V1,V2`` → (path, values); :class:`UsageError` naming the argument."""
+    path, eq, values = arg.partition("=")
+    if not eq or not path.strip() or not values.strip():
+        raise UsageError([f"--set {arg}: expected PATH=V1,V2,... (e.g. replicas=2,4,8)"])
+    return path.strip(), parse_values(values)
+
+
+def _put(data: dict[str, Any], path: str, value: Any) -> dict[str, Any]:
+    """A copy of ``data`` with ``value`` at ``path`` (intermediate mappings made)."""
+    out = copy.deepcopy(data)
+    node: Any = out
+    parts = path.split(".")
+    for part in parts[:-1]:
+        if isinstance(node, list):
+            node = node[int(part)] if part.isdigit() and int(part) < len(node) else None
+        else:
+            node = node.setdefault(part, {}) if isinstance(node, dict) else None
+        if node is None:
+            raise ScenarioError([f"{path}: no such place in the scenario ({part})"])
+    last = parts[-1]
+    if isinstance(node, list) and last.isdigit() and int(last) < len(node):
+        node[int(last)] = value
+    elif isinstance(node, dict):
+        node[last] = value
+    else:
+        raise ScenarioError([f"{path}: no such place in the scenario ({last})"])
+    return out
+
+
+def points(
+    scenario: Scenario, grid: Mapping[str, Sequence[Any]]
+) -> list[tuple[dict[str, Any], Scenario]]:
+    """(the swept values, the scenario) of every grid point, each validated."""
+    if not grid:
+        raise UsageError(["sweep: give at least one path to sweep (--set PATH=V1,V2)"])
+    base = checked_scenario(scenario, "scenario").model_dump(by_alias=True, exclude_unset=True)
+    base.pop("manifests", None)  # already read into service:
+    # Each path and value on its own first: one line per bad PATH=VALUE, not per point.
+    problems: list[str] = []
+    for path, values in grid.items():
+        for value in values:
+            try:
+                Scenario.parse(_put(base, path, value))
+            except ScenarioError as exc:
+                problems += [f"{path}={value}: {line}" for line in exc.errors]
+    if problems:
+        raise ScenarioError(problems)
+    out = []
+    for combo in itertools.product(*(list(v) for v in grid.values())):
+        values = dict(zip(grid, combo, strict=True))
+        data = base
+        for path, value in values.items():
+            data = _put(data, path, value)
+        try:
+            out.append((values, Scenario.parse(data)))
+        except ScenarioError as exc:  # only together are the values wrong
+            shown = ", ".join(f"{p}={v}" for p, v in values.items())
+            problems += [f"{shown}: {line}" for line in exc.errors]
+    if problems:
+        raise ScenarioError(problems)
+    return out
+
+
+def sweep(
+    scenario: Scenario,
+    grid: Mapping[str, Sequence[Any]],
+    seeds: int | Sequence[int] = 1,
+    jobs: int = 1,
+    on_progress: Progress | None = None,
+) -> pd.DataFrame:
+    """One row per grid point and variant: the swept paths, ``variant``, each summary
+    field's mean over the seeds and, with several seeds, ``<field>_ci95``, the half-width of
+    its 95% confidence interval."""
+    grid_points = points(scenario, grid)
+    seed_list = checked_seeds(seeds, scenario)
+    runs = sum(len(variants_of(sc)) for _, sc in grid_points) * len(seed_list)
+    seconds = sum(estimate(sc).seconds * len(variants_of(sc)) for _, sc in grid_points)
+    seconds *= len(seed_list)
+    if seconds > MAX_SWEEP_SECONDS:
+        raise ScenarioError(
+            [
+                f"sweep: {len(grid_points)} points × variants × {len(seed_list)} seeds = {runs} "
+                f"runs, estimated {seconds / 3600:.1f} h of computing (limit "
+                f"{MAX_SWEEP_SECONDS / 3600:g} h); sweep fewer values or seeds"
+            ]
+        )
+    rows = []
+    done = 0
+    for values, sc in grid_points:
+
+        def progress(k: int, n: int, before: int = done) -> None:
+            if on_progress is not None:
+                on_progress(before + k, runs)
+
+        cmp = compare(sc, seed_list, jobs=jobs, on_progress=progress)
+        done += len(variants_of(sc)) * len(seed_list)
+        for record in cmp.records():
+            row: dict[str, Any] = dict(values)
+            row["variant"] = record.pop("name")
+            for key, value in record.items():
+                if key.endswith("_ci95"):
+                    ci = value
+                    row[key] = None if ci is None else (ci[1] - ci[0]) / 2
+                elif not isinstance(value, dict):
+                    row[key] = value
+            rows.append(row)
+    return pd.DataFrame(rows)
