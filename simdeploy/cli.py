@@ -150,9 +150,10 @@ def _parser() -> argparse.ArgumentParser:
         "--set",
         dest="sets",
         action="append",
-        required=True,
+        default=[],
         metavar="PATH=V1,V2",
-        help="a scenario field (dotted path, camelCase) and its values; a range: 100..1000:100",
+        help="a scenario field (dotted path, camelCase) and its values; a range: 100..1000:100 "
+        "(added to the file's sweep: block)",
     )
     swp.add_argument(
         "--seeds", type=_int_arg(1, MAX_SEEDS), default=1, help="replications per point (CI95)"
@@ -446,6 +447,7 @@ def _sweep(args: argparse.Namespace, out: Console, err: Console, load: _Loader) 
         path, values = parse_set(arg)
         grid[path] = values
     sc = load(args.file)
+    grid = {**sc.sweep, **grid}  # --set adds to the file's sweep: block, or replaces a path
     csv = _output("--csv", args.csv)
     if not args.json and err.is_terminal:
         with Progress(console=err, transient=True) as bar:

@@ -15,7 +15,6 @@ estimate. Values from text: :func:`parse_values` (``0,1,2,25%``; ``100..1000:100
 
 from __future__ import annotations
 
-import copy
 import itertools
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -27,6 +26,7 @@ from simdeploy.experiments.compare import Progress, checked_seeds, compare, vari
 from simdeploy.run.simulation import checked_scenario
 from simdeploy.spec.base import ScenarioError, UsageError
 from simdeploy.spec.budget import estimate
+from simdeploy.spec.dotted import put
 from simdeploy.spec.scenario import Scenario
 
 #: Most computing a sweep may take, in estimated seconds (all points, variants and seeds).
@@ -68,34 +68,14 @@ def parse_set(arg: str) -> tuple[str, list[Any]]:
     return path.strip(), parse_values(values)
 
 
-def _put(data: dict[str, Any], path: str, value: Any) -> dict[str, Any]:
-    """A copy of ``data`` with ``value`` at ``path`` (intermediate mappings made)."""
-    out = copy.deepcopy(data)
-    node: Any = out
-    parts = path.split(".")
-    for part in parts[:-1]:
-        if isinstance(node, list):
-            node = node[int(part)] if part.isdigit() and int(part) < len(node) else None
-        else:
-            node = node.setdefault(part, {}) if isinstance(node, dict) else None
-        if node is None:
-            raise ScenarioError([f"{path}: no such place in the scenario ({part})"])
-    last = parts[-1]
-    if isinstance(node, list) and last.isdigit() and int(last) < len(node):
-        node[int(last)] = value
-    elif isinstance(node, dict):
-        node[last] = value
-    else:
-        raise ScenarioError([f"{path}: no such place in the scenario ({last})"])
-    return out
-
-
 def points(
     scenario: Scenario, grid: Mapping[str, Sequence[Any]]
 ) -> list[tuple[dict[str, Any], Scenario]]:
     """(the swept values, the scenario) of every grid point, each validated."""
     if not grid:
-        raise UsageError(["sweep: give at least one path to sweep (--set PATH=V1,V2)"])
+        raise UsageError(
+            ["sweep: nothing to sweep: give --set PATH=V1,V2 or a sweep: block in the scenario"]
+        )
     base = checked_scenario(scenario, "scenario").model_dump(by_alias=True, exclude_unset=True)
     base.pop("manifests", None)  # already read into service:
     # Each path and value on its own first: one line per bad PATH=VALUE, not per point.
@@ -103,7 +83,7 @@ def points(
     for path, values in grid.items():
         for value in values:
             try:
-                Scenario.parse(_put(base, path, value))
+                Scenario.parse(put(base, path, value))
             except ScenarioError as exc:
                 problems += [f"{path}={value}: {line}" for line in exc.errors]
     if problems:
@@ -113,7 +93,7 @@ def points(
         values = dict(zip(grid, combo, strict=True))
         data = base
         for path, value in values.items():
-            data = _put(data, path, value)
+            data = put(data, path, value)
         try:
             out.append((values, Scenario.parse(data)))
         except ScenarioError as exc:  # only together are the values wrong
@@ -126,15 +106,16 @@ def points(
 
 def sweep(
     scenario: Scenario,
-    grid: Mapping[str, Sequence[Any]],
+    grid: Mapping[str, Sequence[Any]] | None = None,
     seeds: int | Sequence[int] = 1,
     jobs: int = 1,
     on_progress: Progress | None = None,
 ) -> pd.DataFrame:
     """One row per grid point and variant: the swept paths, ``variant``, each summary
     field's mean over the seeds and, with several seeds, ``<field>_ci95``, the half-width of
-    its 95% confidence interval."""
-    grid_points = points(scenario, grid)
+    its 95% confidence interval. ``grid`` defaults to the scenario's ``sweep:`` block."""
+    grid_points = points(scenario, scenario.sweep if grid is None else grid)
+    grid = scenario.sweep if grid is None else grid
     seed_list = checked_seeds(seeds, scenario)
     runs = sum(len(variants_of(sc)) for _, sc in grid_points) * len(seed_list)
     seconds = sum(estimate(sc).seconds * len(variants_of(sc)) for _, sc in grid_points)

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import (
     Field,
@@ -40,6 +40,7 @@ from simdeploy.spec.base import (
 )
 from simdeploy.spec.budget import over_budget
 from simdeploy.spec.database import Database
+from simdeploy.spec.dotted import put
 from simdeploy.spec.errors import format_validation_error
 from simdeploy.spec.expect import Expect, expect_block_schema
 from simdeploy.spec.flags import Flag
@@ -79,6 +80,11 @@ class Scenario(Strict):
     simulation: Simulation = Simulation()
     expect: dict[str, Expect] = Field(default_factory=dict)
     compare: dict[str, Strategy] = Field(default_factory=dict)
+    sweep: dict[str, Annotated[list[Any], Field(min_length=1)]] = Field(
+        default_factory=dict,
+        description="the grid `simdeploy sweep` runs without --set: a scenario field's dotted "
+        "path → its values",
+    )
     analysis_templates: dict[str, AnalysisTemplate] = Field(default_factory=dict)
     metric_bindings: dict[str, SimQuery] = Field(
         default_factory=dict,
@@ -132,6 +138,30 @@ class Scenario(Strict):
             problems.append(problem((), str(exc)))
         raise_problems(cls.__name__, problems)
         return sc
+
+    @model_validator(mode="after")
+    def _sweep_values(self) -> Scenario:
+        """Each ``sweep:`` path and value makes a valid scenario (checked here, so that
+        ``validate`` refuses what ``simdeploy sweep`` would)."""
+        if not self.sweep:
+            return self
+        base = self.model_dump(by_alias=True, exclude_unset=True)
+        for key in ("sweep", "manifests"):  # not swept again; manifests already read
+            base.pop(key, None)
+        out = []
+        for path, values in self.sweep.items():
+            for value in values:
+                try:
+                    type(self).model_validate(put(base, path, value))
+                except ScenarioError as exc:
+                    out += [problem(("sweep", path), f"{value!r}: {line}") for line in exc.errors]
+                except ValidationError as exc:
+                    out += [
+                        problem(("sweep", path), f"{value!r}: {line}")
+                        for line in format_validation_error(exc)
+                    ]
+        raise_problems(type(self).__name__, out)
+        return self
 
     @model_validator(mode="after")
     def _within_budget(self) -> Scenario:

@@ -372,8 +372,19 @@ def test_sweep_bad_input_exits_2_naming_path_and_value(tmp_path: Path, capsys) -
     f = write(tmp_path, "s.yaml", base_dict())
     assert main(["sweep", str(f), "--set", "service.replica=3"]) == 2
     assert main(["sweep", str(f), "--set", "service.replicas"]) == 2
-    assert main(["sweep", str(f)]) == 2  # --set is required
+    assert main(["sweep", str(f)]) == 2  # nothing to sweep
     err = capsys.readouterr().err
     assert "simdeploy: error: service.replica=3: service.replica: unknown field" in err
     assert "--set service.replicas: expected PATH=V1,V2" in err
     assert "Traceback" not in err
+
+
+def test_sweep_takes_the_files_sweep_block(tmp_path: Path, capsys) -> None:
+    f = write(tmp_path, "s.yaml", base_dict(sweep={"service.replicas": [2, 4]}))
+    assert main(["sweep", str(f), "--json"]) == 0
+    assert [r["service.replicas"] for r in json.loads(capsys.readouterr().out)] == [2, 4]
+    assert main(["sweep", str(f), "--set", "service.replicas=3", "--json"]) == 0  # replaces it
+    assert [r["service.replicas"] for r in json.loads(capsys.readouterr().out)] == [3]
+    plain = write(tmp_path, "p.yaml", base_dict())
+    assert main(["sweep", str(plain)]) == 2
+    assert "nothing to sweep" in capsys.readouterr().err

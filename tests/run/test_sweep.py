@@ -91,3 +91,9 @@ def test_a_sweep_beyond_reason_is_refused_with_its_estimate() -> None:
 def test_an_empty_grid_is_a_usage_error() -> None:
     with pytest.raises(UsageError):
         sweep(scenario(), {})
+
+
+def test_the_scenarios_sweep_block_is_the_default_grid() -> None:
+    sc = scenario(sweep={"service.replicas": [2, 4]})
+    table = sweep(sc)
+    assert list(table["service.replicas"]) == [2, 4]
