@@ -32,6 +32,7 @@ from simdeploy.ci_report import (
 )
 from simdeploy.experiments.compare import Comparison, compare, variants_of
 from simdeploy.experiments.gate import REQUIRE, check_seeds
+from simdeploy.experiments.run_cache import RunCache
 from simdeploy.experiments.sweep import parse_set, sweep
 from simdeploy.run.simulation import simulate
 from simdeploy.spec.base import ScenarioError
@@ -161,6 +162,15 @@ def _parser() -> argparse.ArgumentParser:
     swp.add_argument("--jobs", type=_int_arg(1), default=1, help="local worker processes")
     swp.add_argument("--json", action="store_true", help="print a JSON list, one per row")
     swp.add_argument("--csv", metavar="PATH", help="write the table as CSV")
+    swp.add_argument(
+        "--cache",
+        metavar="DIR",
+        default=".simdeploy/cache",
+        help="where finished runs are kept (default .simdeploy/cache)",
+    )
+    swp.add_argument(
+        "--resume", action="store_true", help="read the runs the cache holds instead of rerunning"
+    )
 
     imp = sub.add_parser(
         "import",
@@ -449,6 +459,7 @@ def _sweep(args: argparse.Namespace, out: Console, err: Console, load: _Loader) 
     sc = load(args.file)
     grid = {**sc.sweep, **grid}  # --set adds to the file's sweep: block, or replaces a path
     csv = _output("--csv", args.csv)
+    cache = RunCache(args.cache)
     if not args.json and err.is_terminal:
         with Progress(console=err, transient=True) as bar:
             task = bar.add_task("sweeping", total=None)
@@ -458,9 +469,11 @@ def _sweep(args: argparse.Namespace, out: Console, err: Console, load: _Loader) 
                 args.seeds,
                 args.jobs,
                 on_progress=lambda done, n: bar.update(task, completed=done, total=n),
+                cache=cache,
+                resume=args.resume,
             )
     else:
-        table = sweep(sc, grid, args.seeds, args.jobs)
+        table = sweep(sc, grid, args.seeds, args.jobs, cache=cache, resume=args.resume)
     if csv is not None:
         _write("--csv", csv, lambda p: table.to_csv(p, index=False))
     if args.json:

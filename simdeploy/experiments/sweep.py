@@ -16,14 +16,23 @@ estimate. Values from text: :func:`parse_values` (``0,1,2,25%``; ``100..1000:100
 from __future__ import annotations
 
 import itertools
-from collections.abc import Mapping, Sequence
+import os
+from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from typing import Any
 
 import pandas as pd
 import yaml
 
-from simdeploy.experiments.compare import Progress, checked_seeds, compare, variants_of
-from simdeploy.run.simulation import checked_scenario
+from simdeploy.experiments.compare import (
+    Progress,
+    aggregate,
+    checked_jobs,
+    checked_seeds,
+    variants_of,
+)
+from simdeploy.experiments.run_cache import RunCache
+from simdeploy.run.simulation import checked_scenario, simulate
 from simdeploy.spec.base import ScenarioError, UsageError
 from simdeploy.spec.budget import estimate
 from simdeploy.spec.dotted import put
@@ -110,10 +119,16 @@ def sweep(
     seeds: int | Sequence[int] = 1,
     jobs: int = 1,
     on_progress: Progress | None = None,
+    cache: RunCache | None = None,
+    resume: bool = False,
 ) -> pd.DataFrame:
     """One row per grid point and variant: the swept paths, ``variant``, each summary
     field's mean over the seeds and, with several seeds, ``<field>_ci95``, the half-width of
-    its 95% confidence interval. ``grid`` defaults to the scenario's ``sweep:`` block."""
+    its 95% confidence interval. ``grid`` defaults to the scenario's ``sweep:`` block.
+
+    With a ``cache`` every finished run is kept on disk; with ``resume`` too, the runs it
+    already holds are read instead of run again (an interrupted sweep goes on from there).
+    """
     grid_points = points(scenario, scenario.sweep if grid is None else grid)
     grid = scenario.sweep if grid is None else grid
     seed_list = checked_seeds(seeds, scenario)
@@ -128,24 +143,67 @@ def sweep(
                 f"{MAX_SWEEP_SECONDS / 3600:g} h); sweep fewer values or seeds"
             ]
         )
+    # Every (point, variant, seed) run: from the cache when asked to resume, else simulated,
+    # each written to the cache as it finishes (an interrupted sweep keeps them).
+    jobs_list = [
+        (i, name, variant, seed)
+        for i, (_, sc) in enumerate(grid_points)
+        for name, variant in variants_of(sc).items()
+        for seed in seed_list
+    ]
+    records: dict[tuple[int, str, int], dict[str, Any]] = {}
+    if cache is not None and resume:
+        for i, name, variant, seed in jobs_list:
+            found = cache.get(variant, seed)
+            if found is not None:
+                records[(i, name, seed)] = found
+    todo = [job for job in jobs_list if (job[0], job[1], job[3]) not in records]
+    done = len(records)
+    for (i, name, variant, seed), record in _run_each(todo, jobs):
+        records[(i, name, seed)] = record
+        if cache is not None:
+            cache.put(variant, seed, record)
+        done += 1
+        if on_progress is not None:
+            on_progress(done, len(jobs_list))
     rows = []
-    done = 0
-    for values, sc in grid_points:
-
-        def progress(k: int, n: int, before: int = done) -> None:
-            if on_progress is not None:
-                on_progress(before + k, runs)
-
-        cmp = compare(sc, seed_list, jobs=jobs, on_progress=progress)
-        done += len(variants_of(sc)) * len(seed_list)
-        for record in cmp.records():
+    for i, (values, sc) in enumerate(grid_points):
+        for name in variants_of(sc):
+            held = [_Held(records[(i, name, seed)]) for seed in seed_list]
+            record = aggregate(name, held)  # type: ignore[arg-type]  # only .record is read
             row: dict[str, Any] = dict(values)
             row["variant"] = record.pop("name")
             for key, value in record.items():
                 if key.endswith("_ci95"):
-                    ci = value
-                    row[key] = None if ci is None else (ci[1] - ci[0]) / 2
+                    row[key] = None if value is None else (value[1] - value[0]) / 2
                 elif not isinstance(value, dict):
                     row[key] = value
             rows.append(row)
     return pd.DataFrame(rows)
+
+
+class _Held:
+    """A finished run's summary record, as :func:`aggregate` reads a Result."""
+
+    def __init__(self, record: dict[str, Any]) -> None:
+        self.record = record
+
+
+def _run_one(job: tuple[int, str, Scenario, int]) -> dict[str, Any]:
+    _, _, scenario, seed = job
+    return simulate(scenario, seed=seed).record
+
+
+def _run_each(
+    todo: list[tuple[int, str, Scenario, int]], jobs: int
+) -> Iterator[tuple[tuple[int, str, Scenario, int], dict[str, Any]]]:
+    """Each job with its record, as it finishes (local processes with ``jobs > 1``)."""
+    workers = min(checked_jobs(jobs), len(todo), os.cpu_count() or 1)
+    if workers <= 1:
+        for job in todo:
+            yield job, _run_one(job)
+        return
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        futures = {pool.submit(_run_one, job): job for job in todo}
+        for future in as_completed(futures):
+            yield futures[future], future.result()

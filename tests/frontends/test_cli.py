@@ -354,16 +354,20 @@ def test_module_entry_point(small_file: Path) -> None:
 def test_sweep_prints_one_row_per_point_and_writes_csv(tmp_path: Path, capsys) -> None:
     f = write(tmp_path, "s.yaml", base_dict(simulation={"duration": "40s"}))
     out_csv = tmp_path / "sweep.csv"
+    cache = ["--cache", str(tmp_path / "cache")]
     path = "service.pod.lifecycle.preStop.sleep.seconds"
     assert (
-        main(["sweep", str(f), "--set", f"{path}=0,3", "--seeds", "2", "--csv", str(out_csv)]) == 0
+        main(
+            ["sweep", str(f), "--set", f"{path}=0,3", "--seeds", "2", "--csv", str(out_csv), *cache]
+        )
+        == 0
     )
     out = capsys.readouterr().out
     assert "sweep of small: 2 rows, 2 seed(s) each" in out
     rows = out_csv.read_text().splitlines()
     assert rows[0].startswith(f"{path},variant,")
     assert [r.split(",")[0] for r in rows[1:]] == ["0", "3"]
-    assert main(["sweep", str(f), "--set", f"{path}=0", "--json"]) == 0
+    assert main(["sweep", str(f), "--set", f"{path}=0", "--json", *cache, "--resume"]) == 0
     (row,) = json.loads(capsys.readouterr().out)
     assert row[path] == 0 and row["variant"] == "small"
 
@@ -381,9 +385,10 @@ def test_sweep_bad_input_exits_2_naming_path_and_value(tmp_path: Path, capsys) -
 
 def test_sweep_takes_the_files_sweep_block(tmp_path: Path, capsys) -> None:
     f = write(tmp_path, "s.yaml", base_dict(sweep={"service.replicas": [2, 4]}))
-    assert main(["sweep", str(f), "--json"]) == 0
+    cache = ["--cache", str(tmp_path / "cache")]
+    assert main(["sweep", str(f), "--json", *cache]) == 0
     assert [r["service.replicas"] for r in json.loads(capsys.readouterr().out)] == [2, 4]
-    assert main(["sweep", str(f), "--set", "service.replicas=3", "--json"]) == 0  # replaces it
+    assert main(["sweep", str(f), "--set", "service.replicas=3", "--json", *cache]) == 0
     assert [r["service.replicas"] for r in json.loads(capsys.readouterr().out)] == [3]
     plain = write(tmp_path, "p.yaml", base_dict())
     assert main(["sweep", str(plain)]) == 2

@@ -3,6 +3,7 @@ numbers, every point validated before any run."""
 
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 
 from simdeploy import ScenarioError, UsageError, compare, sweep
@@ -97,3 +98,41 @@ def test_the_scenarios_sweep_block_is_the_default_grid() -> None:
     sc = scenario(sweep={"service.replicas": [2, 4]})
     table = sweep(sc)
     assert list(table["service.replicas"]) == [2, 4]
+
+
+def test_an_interrupted_sweep_resumes_from_its_cache(tmp_path, monkeypatch) -> None:
+    from simdeploy.experiments import sweep as sweep_module
+    from simdeploy.experiments.run_cache import RunCache
+
+    sc = scenario(simulation={"duration": "30s"})
+    grid = {"service.replicas": [2, 3, 4]}
+    full = sweep(sc, grid, seeds=2)
+    real = sweep_module.simulate
+    calls = []
+
+    def cut_after_three(scenario, seed=None):  # Ctrl-C during the 4th run
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        calls.append((scenario.service.replicas, seed))
+        return real(scenario, seed=seed)
+
+    monkeypatch.setattr(sweep_module, "simulate", cut_after_three)
+    cache = RunCache(tmp_path / "cache")
+    with pytest.raises(KeyboardInterrupt):
+        sweep(sc, grid, seeds=2, cache=cache)
+    assert len(list((tmp_path / "cache").glob("*.json"))) == 3  # the finished runs are kept
+    calls.clear()  # the resumed sweep runs only the 3 missing runs (seeds 3, 4: the base's)
+    monkeypatch.setattr(
+        sweep_module,
+        "simulate",
+        lambda scenario, seed=None: (
+            calls.append((scenario.service.replicas, seed)) or real(scenario, seed=seed)
+        ),
+    )
+    resumed = sweep(sc, grid, seeds=2, cache=cache, resume=True)
+    assert calls == [(3, 4), (4, 3), (4, 4)]
+    pd.testing.assert_frame_equal(resumed, full)
+    # Without --resume everything runs again (and the cache is rewritten).
+    calls.clear()
+    sweep(sc, grid, seeds=2, cache=cache)
+    assert len(calls) == 6
