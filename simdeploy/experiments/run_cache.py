@@ -12,12 +12,16 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 from simdeploy.spec.scenario import Scenario
 
-VERSION = "0.1.0"  # simdeploy.__version__ (a release changes every key)
+try:  # the installed release: a new one changes every key
+    VERSION = metadata.version("simdeploy")
+except metadata.PackageNotFoundError:  # pragma: no cover - run from a source tree
+    VERSION = "unknown"
 
 
 class RunCache:
