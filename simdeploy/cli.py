@@ -35,9 +35,9 @@ from simdeploy.experiments.gate import REQUIRE, check_seeds
 from simdeploy.experiments.run_cache import RunCache
 from simdeploy.experiments.sweep import parse_set, sweep
 from simdeploy.run.simulation import simulate
-from simdeploy.spec.base import ScenarioError
+from simdeploy.spec.base import ScenarioError, UsageError
 from simdeploy.spec.manifests.importer import import_scenario
-from simdeploy.spec.metrics import SUMMARY
+from simdeploy.spec.metrics import SUMMARY, SUMMARY_FIELDS
 from simdeploy.spec.plan_check import lint
 from simdeploy.spec.scenario import Scenario, json_schema, load_scenario
 
@@ -162,6 +162,10 @@ def _parser() -> argparse.ArgumentParser:
     swp.add_argument("--jobs", type=_int_arg(1), default=1, help="local worker processes")
     swp.add_argument("--json", action="store_true", help="print a JSON list, one per row")
     swp.add_argument("--csv", metavar="PATH", help="write the table as CSV")
+    swp.add_argument(
+        "--plot", metavar="PNG", help="one field: metric vs values with CI bands; two: heatmaps"
+    )
+    swp.add_argument("--metric", default="errors", help="the summary field --plot draws")
     swp.add_argument(
         "--cache",
         metavar="DIR",
@@ -459,6 +463,10 @@ def _sweep(args: argparse.Namespace, out: Console, err: Console, load: _Loader) 
     sc = load(args.file)
     grid = {**sc.sweep, **grid}  # --set adds to the file's sweep: block, or replaces a path
     csv = _output("--csv", args.csv)
+    plot = _output("--plot", args.plot, figure=True)
+    if plot is not None and (len(grid) > 2 or args.metric not in SUMMARY_FIELDS):
+        what = f"{len(grid)} swept fields" if len(grid) > 2 else f"no summary field {args.metric!r}"
+        raise UsageError([f"--plot: draws one or two swept fields and a summary field ({what})"])
     cache = RunCache(args.cache)
     if not args.json and err.is_terminal:
         with Progress(console=err, transient=True) as bar:
@@ -476,6 +484,10 @@ def _sweep(args: argparse.Namespace, out: Console, err: Console, load: _Loader) 
         table = sweep(sc, grid, args.seeds, args.jobs, cache=cache, resume=args.resume)
     if csv is not None:
         _write("--csv", csv, lambda p: table.to_csv(p, index=False))
+    if plot is not None:
+        from simdeploy.plots_sweep import sweep_figure
+
+        _save_figure(plot, lambda: sweep_figure(table, list(grid), args.metric))
     if args.json:
         print(table.to_json(orient="records"))
         return EXIT_OK
