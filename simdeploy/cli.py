@@ -160,6 +160,11 @@ def _parser() -> argparse.ArgumentParser:
         "--seeds", type=_int_arg(1, MAX_SEEDS), default=1, help="replications per point (CI95)"
     )
     swp.add_argument("--jobs", type=_int_arg(1), default=1, help="local worker processes")
+    swp.add_argument(
+        "--dask",
+        metavar="local|ADDRESS",
+        help="run on Dask: a LocalCluster of --jobs workers, or a scheduler (tcp://host:8786)",
+    )
     swp.add_argument("--json", action="store_true", help="print a JSON list, one per row")
     swp.add_argument("--csv", metavar="PATH", help="write the table as CSV")
     swp.add_argument(
@@ -479,9 +484,12 @@ def _sweep(args: argparse.Namespace, out: Console, err: Console, load: _Loader) 
                 on_progress=lambda done, n: bar.update(task, completed=done, total=n),
                 cache=cache,
                 resume=args.resume,
+                executor=args.dask,
             )
     else:
-        table = sweep(sc, grid, args.seeds, args.jobs, cache=cache, resume=args.resume)
+        table = sweep(
+            sc, grid, args.seeds, args.jobs, cache=cache, resume=args.resume, executor=args.dask
+        )
     if csv is not None:
         _write("--csv", csv, lambda p: table.to_csv(p, index=False))
     if plot is not None:

@@ -31,6 +31,7 @@ from simdeploy.experiments.compare import (
     checked_seeds,
     variants_of,
 )
+from simdeploy.experiments.dask_runs import run_on_dask
 from simdeploy.experiments.run_cache import RunCache
 from simdeploy.run.simulation import checked_scenario, simulate
 from simdeploy.spec.base import ScenarioError, UsageError
@@ -121,6 +122,7 @@ def sweep(
     on_progress: Progress | None = None,
     cache: RunCache | None = None,
     resume: bool = False,
+    executor: Any = None,
 ) -> pd.DataFrame:
     """One row per grid point and variant: the swept paths, ``variant``, each summary
     field's mean over the seeds and, with several seeds, ``<field>_ci95``, the half-width of
@@ -128,6 +130,8 @@ def sweep(
 
     With a ``cache`` every finished run is kept on disk; with ``resume`` too, the runs it
     already holds are read instead of run again (an interrupted sweep goes on from there).
+    ``executor``: None (``jobs`` local processes), or a Dask cluster: ``"local"``, a
+    scheduler address or a ``distributed.Client`` (:mod:`.dask_runs`); same numbers.
     """
     grid_points = points(scenario, scenario.sweep if grid is None else grid)
     grid = scenario.sweep if grid is None else grid
@@ -159,7 +163,12 @@ def sweep(
                 records[(i, name, seed)] = found
     todo = [job for job in jobs_list if (job[0], job[1], job[3]) not in records]
     done = len(records)
-    for (i, name, variant, seed), record in _run_each(todo, jobs):
+    finished = (
+        _run_each(todo, jobs)
+        if executor is None
+        else run_on_dask(todo, _run_one, executor, workers=checked_jobs(jobs))
+    )
+    for (i, name, variant, seed), record in finished:
         records[(i, name, seed)] = record
         if cache is not None:
             cache.put(variant, seed, record)

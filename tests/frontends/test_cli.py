@@ -393,3 +393,10 @@ def test_sweep_takes_the_files_sweep_block(tmp_path: Path, capsys) -> None:
     plain = write(tmp_path, "p.yaml", base_dict())
     assert main(["sweep", str(plain)]) == 2
     assert "nothing to sweep" in capsys.readouterr().err
+
+
+def test_sweep_dask_option_is_checked(tmp_path: Path, capsys) -> None:
+    f = write(tmp_path, "s.yaml", base_dict(simulation={"duration": "30s"}))
+    args = ["sweep", str(f), "--set", "service.replicas=2", "--cache", str(tmp_path / "c")]
+    assert main([*args, "--dask", "kubernetes"]) == 2
+    assert "--dask 'kubernetes': expected 'local' or a scheduler address" in capsys.readouterr().err

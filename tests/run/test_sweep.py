@@ -136,3 +136,25 @@ def test_an_interrupted_sweep_resumes_from_its_cache(tmp_path, monkeypatch) -> N
     calls.clear()
     sweep(sc, grid, seeds=2, cache=cache)
     assert len(calls) == 6
+
+
+def test_a_dask_cluster_gives_the_same_numbers() -> None:
+    from distributed import Client, LocalCluster
+
+    sc = scenario(simulation={"duration": "30s"})
+    grid = {"service.replicas": [2, 4]}
+    here = sweep(sc, grid, seeds=2)
+    cluster = LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None
+    )
+    try:
+        with Client(cluster) as client:
+            there = sweep(sc, grid, seeds=2, executor=client)
+    finally:
+        cluster.close()
+    pd.testing.assert_frame_equal(there, here)
+
+
+def test_an_unknown_executor_is_a_usage_error() -> None:
+    with pytest.raises(UsageError, match="expected 'local' or a scheduler address"):
+        sweep(scenario(), {"service.replicas": [2]}, executor="kubernetes")
