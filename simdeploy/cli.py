@@ -439,6 +439,14 @@ def _compare(args: argparse.Namespace, out: Console, err: Console, load: _Loader
     return EXIT_OK
 
 
+def _mean_cell(mean: Any, half: Any, field: str) -> str:
+    """A mean, with `` ±half`` (of its 95% CI) when the interval has a width."""
+    cell = _fmt(mean, field)
+    if isinstance(half, int | float) and not math.isnan(half) and half > 0:
+        cell += f" ±{_fmt(half, field)}"
+    return cell
+
+
 def _compare_table(comparison: Comparison, records: list[dict[str, Any]]) -> Table:
     n = len(comparison.seeds)
     title = f"{n} seed{'s' if n > 1 else ''} ({', '.join(map(str, comparison.seeds[:5]))}"
@@ -450,11 +458,8 @@ def _compare_table(comparison: Comparison, records: list[dict[str, Any]]) -> Tab
     for rec in records:
         cells: list[str | Text] = [Text(rec["name"])]  # a variant key or a scenario name
         for col in COMPARE_COLUMNS:
-            cell = _fmt(rec.get(col), col)
             ci = rec.get(f"{col}_ci95")
-            if ci is not None and ci[0] != ci[1]:
-                cell += f" ±{_fmt((ci[1] - ci[0]) / 2, col)}"
-            cells.append(cell)
+            cells.append(_mean_cell(rec.get(col), None if ci is None else (ci[1] - ci[0]) / 2, col))
         table.add_row(*cells)
     return table
 
@@ -509,11 +514,7 @@ def _sweep(args: argparse.Namespace, out: Console, err: Console, load: _Loader) 
         cells: list[str | Text] = [Text(str(row[path])) for path in grid]
         cells.append(Text(str(row["variant"])))
         for col in COMPARE_COLUMNS:
-            cell = _fmt(row.get(col), col)
-            half = row.get(f"{col}_ci95")
-            if isinstance(half, int | float) and not math.isnan(half) and half > 0:
-                cell += f" ±{_fmt(half, col)}"
-            cells.append(Text(cell))
+            cells.append(Text(_mean_cell(row.get(col), row.get(f"{col}_ci95"), col)))
         view.add_row(*cells)
     out.print(view)
     return EXIT_OK

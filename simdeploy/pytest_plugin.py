@@ -23,6 +23,7 @@ import pytest
 import yaml
 
 from simdeploy.experiments.gate import REQUIRE, SeedsCheck, check_seeds
+from simdeploy.run.checks import NO_SUCH_FIELD
 from simdeploy.spec.base import ScenarioError
 from simdeploy.spec.expect import Expectation
 from simdeploy.spec.scenario import Scenario, load_scenario
@@ -98,7 +99,7 @@ class ExpectationItem(pytest.Item):
         parent = self.parent
         assert isinstance(parent, ScenarioFile)
         check = parent.checks()[self.field]
-        if check.values == ["<no such field>"] * len(check.values):
+        if all(v == NO_SUCH_FIELD for v in check.values):
             raise ExpectationFailed(f"{self.field}: no such field in the summary")
         if not check.passed:
             raise ExpectationFailed(check.line)

@@ -30,6 +30,8 @@ if TYPE_CHECKING:
 MANUAL = "Manual"
 SLO_ALERT = "SLOAlert"
 PROGRESS_DEADLINE = "ProgressDeadlineExceeded"
+#: A failed or errored analysis run (Argo: AnalysisRun Failed / Error).
+ANALYSIS_FAILED = "AnalysisFailed"
 
 
 @dataclass(frozen=True)

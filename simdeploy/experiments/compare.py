@@ -16,10 +16,10 @@ import math
 import numbers
 import os
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import pandas as pd
 from scipy import stats
@@ -31,6 +31,8 @@ from simdeploy.spec.metrics import SUMMARY_FIELDS
 from simdeploy.spec.scenario import Scenario
 
 Progress = Callable[[int, int], None]
+J = TypeVar("J")
+R = TypeVar("R")
 
 
 def seeds_for(scenario: Scenario, n: int) -> list[int]:
@@ -50,24 +52,29 @@ def _run(args: tuple[Scenario, int]) -> Result:
     return simulate(scenario, seed=seed)
 
 
+def run_each(jobs_list: Sequence[J], jobs: int, run: Callable[[J], R]) -> Iterator[tuple[int, R]]:
+    """(index in ``jobs_list``, ``run(job)``) of each job as it finishes: one after another,
+    or on up to ``jobs`` local processes (``run`` must then be a module-level function)."""
+    workers = min(jobs, len(jobs_list), os.cpu_count() or 1)
+    if workers <= 1:
+        for i, job in enumerate(jobs_list):
+            yield i, run(job)
+        return
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        futures = {pool.submit(run, job): i for i, job in enumerate(jobs_list)}
+        for future in as_completed(futures):
+            yield futures[future], future.result()
+
+
 def _run_all(
     jobs_list: list[tuple[Scenario, int]], jobs: int, on_progress: Progress | None
 ) -> list[Result]:
-    results: list[Result] = []
-    total = len(jobs_list)
-    workers = min(jobs, total, os.cpu_count() or 1)
-    if workers <= 1:
-        for i, job in enumerate(jobs_list):
-            results.append(_run(job))
-            if on_progress:
-                on_progress(i + 1, total)
-        return results
-    with ProcessPoolExecutor(max_workers=workers) as pool:
-        for i, res in enumerate(pool.map(_run, jobs_list)):
-            results.append(res)
-            if on_progress:
-                on_progress(i + 1, total)
-    return results
+    results: list[Result | None] = [None] * len(jobs_list)
+    for done, (i, result) in enumerate(run_each(jobs_list, jobs, _run), start=1):
+        results[i] = result
+        if on_progress:
+            on_progress(done, len(jobs_list))
+    return [r for r in results if r is not None]
 
 
 def replicate(

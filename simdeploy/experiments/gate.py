@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from simdeploy.experiments.compare import checked_seeds, mean_ci95, replicate
-from simdeploy.run.checks import Check, check_one, lookup
+from simdeploy.run.checks import NO_SUCH_FIELD, Check, check_one, fmt_value, lookup
 from simdeploy.run.result import Result
 from simdeploy.spec.expect import Expectation
 from simdeploy.spec.scenario import Scenario
@@ -58,27 +58,23 @@ class SeedsCheck:
     @property
     def evidence(self) -> str:
         if len(self.values) == 1:
-            return f"got {_fmt(self.values[0])}"
+            return f"got {fmt_value(self.values[0])}"
         n = len(self.seeds)
         if self.require == "mean" and self.mean is not None:
-            ci = f", 95% CI [{_fmt(self.ci95[0])}, {_fmt(self.ci95[1])}]" if self.ci95 else ""
-            return f"mean {_fmt(self.mean)}{ci} over {n} seeds"
+            ci = (
+                f", 95% CI [{fmt_value(self.ci95[0])}, {fmt_value(self.ci95[1])}]"
+                if self.ci95
+                else ""
+            )
+            return f"mean {fmt_value(self.mean)}{ci} over {n} seeds"
         if not self.failed_seeds:
             return f"held on all {n} seeds"
         got = ", ".join(
-            f"seed {s}: {_fmt(v)}"
+            f"seed {s}: {fmt_value(v)}"
             for s, v in zip(self.seeds, self.values, strict=True)
             if s in self.failed_seeds
         )
         return f"failed on {len(self.failed_seeds)} of {n} seeds: {got}"
-
-
-def _fmt(value: Any) -> str:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return str(value)
-    if isinstance(value, int) or float(value).is_integer():
-        return f"{int(value):,}"  # counts print as integers
-    return f"{value:.4g}"
 
 
 def check_seeds(
@@ -108,7 +104,7 @@ def seeds_check(
         try:
             value = lookup(record, name)
         except KeyError:
-            value = "<no such field>"
+            value = NO_SUCH_FIELD
         values.append(value)
         singles.append(check_one(name, exp, value))
     failed = [s for s, c in zip(seeds, singles, strict=True) if not c.passed]

@@ -16,9 +16,7 @@ estimate. Values from text: :func:`parse_values` (``0,1,2,25%``; ``100..1000:100
 from __future__ import annotations
 
 import itertools
-import os
 from collections.abc import Iterator, Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from typing import Any
 
 import pandas as pd
@@ -29,6 +27,7 @@ from simdeploy.experiments.compare import (
     aggregate,
     checked_jobs,
     checked_seeds,
+    run_each,
     variants_of,
 )
 from simdeploy.experiments.dask_runs import run_on_dask
@@ -88,6 +87,7 @@ def points(
         )
     base = checked_scenario(scenario, "scenario").model_dump(by_alias=True, exclude_unset=True)
     base.pop("manifests", None)  # already read into service:
+    base.pop("sweep", None)  # checked when the scenario was; each point would check it again
     # Each path and value on its own first: one line per bad PATH=VALUE, not per point.
     problems: list[str] = []
     for path, values in grid.items():
@@ -199,6 +199,7 @@ class _Held:
 
 
 def _run_one(job: tuple[int, str, Scenario, int]) -> dict[str, Any]:
+    """The record of one run (here, in a local process or on a Dask worker)."""
     _, _, scenario, seed = job
     return simulate(scenario, seed=seed).record
 
@@ -206,13 +207,6 @@ def _run_one(job: tuple[int, str, Scenario, int]) -> dict[str, Any]:
 def _run_each(
     todo: list[tuple[int, str, Scenario, int]], jobs: int
 ) -> Iterator[tuple[tuple[int, str, Scenario, int], dict[str, Any]]]:
-    """Each job with its record, as it finishes (local processes with ``jobs > 1``)."""
-    workers = min(checked_jobs(jobs), len(todo), os.cpu_count() or 1)
-    if workers <= 1:
-        for job in todo:
-            yield job, _run_one(job)
-        return
-    with ProcessPoolExecutor(max_workers=workers) as pool:
-        futures = {pool.submit(_run_one, job): job for job in todo}
-        for future in as_completed(futures):
-            yield futures[future], future.result()
+    """Each job with its record, as it finishes (:func:`.compare.run_each`)."""
+    for i, record in run_each(todo, checked_jobs(jobs), _run_one):
+        yield todo[i], record

@@ -15,6 +15,9 @@ from typing import Any
 
 from simdeploy.spec.expect import Expectation
 
+#: What a check shows for a field the summary does not have.
+NO_SUCH_FIELD = "<no such field>"
+
 _CMP = {
     "<=": operator.le,
     ">=": operator.ge,
@@ -37,13 +40,17 @@ class Check:
     @property
     def line(self) -> str:
         mark = "ok  " if self.passed else "FAIL"
-        return f"{mark} {self.field} {self.expected} (got {_fmt(self.actual)})"
+        return f"{mark} {self.field} {self.expected} (got {fmt_value(self.actual)})"
 
 
-def _fmt(value: Any) -> str:
-    if isinstance(value, float):
-        return f"{value:.4g}"
-    return str(value)
+def fmt_value(value: Any) -> str:
+    """A summary value as a check prints it: counts as integers (``12,345``, also a float
+    that is whole), other numbers to 4 significant digits, anything else as text."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return str(value)
+    if isinstance(value, int) or float(value).is_integer():
+        return f"{int(value):,}"
+    return f"{value:.4g}"
 
 
 def lookup(record: Mapping[str, Any], path: str) -> Any:
@@ -80,7 +87,7 @@ def evaluate(expect: Mapping[str, Expectation], record: Mapping[str, Any]) -> li
         try:
             actual = lookup(record, field)
         except KeyError:
-            out.append(Check(field, exp.text, "<no such field>", False))
+            out.append(Check(field, exp.text, NO_SUCH_FIELD, False))
             continue
         out.append(check_one(field, exp, actual))
     return out

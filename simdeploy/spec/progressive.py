@@ -495,6 +495,10 @@ class ThresholdRange(Strict):
         return self
 
 
+#: Flagger's built-in metrics.
+FLAGGER_BUILT_IN = ("request-success-rate", "request-duration")
+
+
 class FlaggerMetric(Strict):
     """A Flagger metric: the built-ins ``request-success-rate`` (%) and ``request-duration``
     (ms, p99), or any name with a simulator ``query`` (what a MetricTemplate's query measures;
@@ -503,11 +507,7 @@ class FlaggerMetric(Strict):
     # JSON Schema: a name other than the built-ins needs a query, as _known says.
     model_config = ConfigDict(
         json_schema_extra={
-            "if": {
-                "properties": {
-                    "name": {"not": {"enum": ["request-success-rate", "request-duration"]}}
-                }
-            },
+            "if": {"properties": {"name": {"not": {"enum": list(FLAGGER_BUILT_IN)}}}},
             "then": {"required": ["query"]},
         }
     )
@@ -532,9 +532,6 @@ class FlaggerMetric(Strict):
                 ],
             )
         return self
-
-
-FLAGGER_BUILT_IN = ("request-success-rate", "request-duration")
 
 
 #: Flagger's webhook types; the ``confirm-*`` ones are gates.

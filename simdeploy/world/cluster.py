@@ -285,17 +285,7 @@ class Cluster:
             pod.accepting = False
             pod.container_running = False
             self.set_ready(pod, False)
-            at, waited, pod.back_off = restart_at(
-                pod.back_off, env.now, self.spec.crash_loop_back_off, MAX_BACK_OFF_S
-            )
-            if waited > 0:
-                self.recorder.event(
-                    env.now,
-                    "BackOff",
-                    pod.name,
-                    pod.version,
-                    f"back-off {waited:g}s restarting failed container",
-                )
+            at = self._restart_at(pod)
             self.balancer.refresh()
             if at > env.now:
                 yield env.timeout(at - env.now)
@@ -440,17 +430,7 @@ class Cluster:
         )
         self.set_ready(pod, False)
         self.balancer.refresh()
-        at, waited, pod.back_off = restart_at(
-            pod.back_off, now, self.spec.crash_loop_back_off, MAX_BACK_OFF_S
-        )
-        if waited > 0:
-            self.recorder.event(
-                now,
-                "BackOff",
-                pod.name,
-                pod.version,
-                f"back-off {waited:g}s restarting failed container",
-            )
+        at = self._restart_at(pod)
 
         def restart(_e: simpy.Event | None = None) -> None:
             if pod.terminating:
@@ -462,6 +442,23 @@ class Cluster:
             env.timeout(at - now).callbacks.append(restart)
         else:
             restart()
+
+    def _restart_at(self, pod: Pod) -> float:
+        """When the kubelet restarts ``pod``'s container, which exited now (``doBackOff``): at
+        once the first time, else after the back-off, logged as a ``BackOff`` event."""
+        now = self.env.now
+        at, waited, pod.back_off = restart_at(
+            pod.back_off, now, self.spec.crash_loop_back_off, MAX_BACK_OFF_S
+        )
+        if waited > 0:
+            self.recorder.event(
+                now,
+                "BackOff",
+                pod.name,
+                pod.version,
+                f"back-off {waited:g}s restarting failed container",
+            )
+        return at
 
     def set_ready(self, pod: Pod, ready: bool) -> None:
         """Flip the Ready condition; the endpoint follows after the propagation delay."""

@@ -23,7 +23,12 @@ from typing import TYPE_CHECKING, Any
 import simpy
 
 from simdeploy.control.analysis import analysis_run
-from simdeploy.control.rollback import AbortRollout, RollbackRequested, mark_rollback
+from simdeploy.control.rollback import (
+    ANALYSIS_FAILED,
+    AbortRollout,
+    RollbackRequested,
+    mark_rollback,
+)
 from simdeploy.rules.analysis_phase import Phase
 from simdeploy.rules.argo_abort import abort_scale_down_delay_seconds
 from simdeploy.rules.blue_green_math import (
@@ -40,8 +45,6 @@ if TYPE_CHECKING:
     from simdeploy.control.rollback import Rollout
     from simdeploy.spec.progressive import RunRef
     from simdeploy.world.world import World
-
-ANALYSIS_FAILED = "AnalysisFailed"
 
 
 def _available(world: World, rs: ReplicaSet) -> int:

@@ -27,7 +27,12 @@ from typing import TYPE_CHECKING, Any
 import simpy
 
 from simdeploy.control.analysis import RunResult, analysis_run
-from simdeploy.control.rollback import AbortRollout, RollbackRequested, mark_rollback
+from simdeploy.control.rollback import (
+    ANALYSIS_FAILED,
+    AbortRollout,
+    RollbackRequested,
+    mark_rollback,
+)
 from simdeploy.control.strategies.experiment import run_experiment
 from simdeploy.rules.analysis_phase import Phase
 from simdeploy.rules.argo_abort import (
@@ -52,8 +57,6 @@ if TYPE_CHECKING:
     from simdeploy.control.rollback import Rollout
     from simdeploy.spec.progressive import ArgoCanary, RunRef
     from simdeploy.world.world import World
-
-ANALYSIS_FAILED = "AnalysisFailed"
 
 
 class CanaryReplicas:

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 import simpy
 
 from simdeploy.control.analysis import RunResult, analysis_run
-from simdeploy.control.rollback import AbortRollout, RollbackRequested
+from simdeploy.control.rollback import ANALYSIS_FAILED, AbortRollout, RollbackRequested
 from simdeploy.rules.analysis_phase import Phase
 
 if TYPE_CHECKING:
@@ -30,8 +30,6 @@ if TYPE_CHECKING:
     from simdeploy.spec.progressive import Experiment
     from simdeploy.world.balancer import Routing
     from simdeploy.world.world import World
-
-ANALYSIS_FAILED = "AnalysisFailed"  # the rollback reason canary.py uses for analyses
 
 
 def run_experiment(

@@ -123,13 +123,14 @@ def expand_manifests(data: dict[str, Any], base_dir: Path) -> Expansion:
     bindings = bindings if isinstance(bindings, dict) else {}
     passed = found[0].template_args if found else {}
     found += [from_analysis_template(doc, bindings, passed.get(doc.name, {})) for doc in templates]
-    fragment: dict[str, Any] = {}
+    read = Found()
     for f in found:
-        _merge_into(fragment, f.fragment)
-        out.origin.update(f.origin)
-        out.warnings.extend(f.warnings)
-        out.notes.extend(f.notes)
-        out.problems.extend(f.problems)
+        read.absorb(f)
+    fragment = read.fragment
+    out.origin.update(read.origin)
+    out.warnings += read.warnings
+    out.notes += read.notes
+    out.problems += read.problems
     out.warnings.sort(key=_by_place)
     out.notes.sort(key=_by_place)
     out.data = _overlay(fragment, data)
@@ -161,14 +162,6 @@ def _by_place(line: str) -> tuple[str, int]:
     file, _, rest = line.partition(":")
     number = rest.split(":", 1)[0]
     return file, int(number) if number.isdigit() else 0
-
-
-def _merge_into(base: dict[str, Any], extra: dict[str, Any]) -> None:
-    for key, value in extra.items():
-        if isinstance(value, dict) and isinstance(base.get(key), dict):
-            _merge_into(base[key], value)
-        else:
-            base[key] = value
 
 
 #: Scenario fields a scenario replaces as a whole, not key by key.

@@ -29,6 +29,7 @@ from typing import Any
 from simdeploy.spec.manifests.analysis import recognise
 from simdeploy.spec.manifests.documents import Document, Path_
 from simdeploy.spec.manifests.kubernetes import Found, Reader, from_deployment
+from simdeploy.spec.progressive import FLAGGER_BUILT_IN, FLAGGER_GATES
 
 _ANALYSIS_READ = (
     "interval",
@@ -41,7 +42,6 @@ _ANALYSIS_READ = (
     "mirror",
     "mirrorWeight",
 )
-_BUILT_IN = ("request-success-rate", "request-duration")
 _SPEC_READ = (
     "targetRef",
     "autoscalerRef",
@@ -75,7 +75,7 @@ def from_canary(
         pods = from_deployment(target)
         pods.fragment.get("service", {}).pop("strategy", None)  # Flagger drives the rollout
         pods.origin.pop("service.strategy", None)
-        _merge(found, pods)
+        found.absorb(pods)
     if "autoscalerRef" in spec and _ref(r, spec, "autoscalerRef", autoscalers) is not None:
         # The simulator scales replicas for Recreate and RollingUpdate only.
         found.warnings.append(
@@ -140,18 +140,6 @@ def _ref(r: Reader, spec: dict[str, Any], key: str, known: dict[str, Document]) 
     return doc
 
 
-def _merge(found: Found, other: Found) -> None:
-    for key, value in other.fragment.items():
-        if isinstance(value, dict) and isinstance(found.fragment.get(key), dict):
-            found.fragment[key].update(value)
-        else:
-            found.fragment.setdefault(key, value)
-    found.origin.update(other.origin)
-    found.warnings.extend(other.warnings)
-    found.notes.extend(other.notes)
-    found.problems.extend(other.problems)
-
-
 def _metric(
     r: Reader,
     metric: Any,
@@ -169,7 +157,7 @@ def _metric(
     out = {k: metric[k] for k in ("name", "thresholdRange", "interval") if k in metric}
     ref = metric.get("templateRef")
     if ref is None:
-        if name not in _BUILT_IN:
+        if name not in FLAGGER_BUILT_IN:
             r.found.problems.append(
                 f"{r.where(path)}: metric {name!r}: neither a built-in metric "
                 "(request-success-rate, request-duration) nor a templateRef"
@@ -215,7 +203,7 @@ def _webhook(r: Reader, hook: Any, path: Path_) -> Any:
         return hook
     kind = str(hook.get("type", "rollout"))  # Flagger's default type
     name = hook.get("name")
-    if kind.startswith("confirm-"):
+    if kind in FLAGGER_GATES:
         what = "waits for a promote plan action (the approval)"
     elif kind == "rollback":
         what = "a rollback plan action plays it"

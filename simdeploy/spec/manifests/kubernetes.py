@@ -63,6 +63,23 @@ class Found:
     #: analysis template name → the ``args`` values the workload's references pass it
     template_args: dict[str, dict[str, str]] = field(default_factory=dict)
 
+    def absorb(self, other: Found) -> None:
+        """Add what ``other`` found: its fragment merged key by key (``other`` wins), its
+        origins and its messages."""
+        _merge_into(self.fragment, other.fragment)
+        self.origin.update(other.origin)
+        self.warnings.extend(other.warnings)
+        self.notes.extend(other.notes)
+        self.problems.extend(other.problems)
+
+
+def _merge_into(base: dict[str, Any], extra: dict[str, Any]) -> None:
+    for key, value in extra.items():
+        if isinstance(value, dict) and isinstance(base.get(key), dict):
+            _merge_into(base[key], value)
+        else:
+            base[key] = value
+
 
 def _dotted(path: Path_) -> str:
     out = ""
