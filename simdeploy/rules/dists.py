@@ -115,6 +115,11 @@ class BatchSampler:
         self._buf: list[float] = []
         self._i = 0
 
+    @property
+    def dist(self) -> Distribution:
+        """The distribution it draws from."""
+        return self._dist
+
     def next(self) -> float:
         i = self._i
         if i >= len(self._buf):

@@ -56,6 +56,15 @@ def bin_index(latency_s: float) -> int:
     return 0 if latency_s < MIN_S else OVERFLOW
 
 
+def bin_indices(latencies_s: np.ndarray) -> np.ndarray:
+    """:func:`bin_index` of each latency (seconds), vectorised: [0, 0.001, 0.05] → [0, 116, 311]."""
+    x = np.asarray(latencies_s, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        k = ((np.log(np.maximum(x, MIN_S)) - _LN_MIN) * _INV).astype(np.int64) + 1
+    k = np.where(x < MIN_S, 0, k)
+    return np.where((x >= MAX_S) | np.isnan(x), OVERFLOW, k)
+
+
 def bin_edges(k: int) -> tuple[float, float]:
     """[lo, hi) of bin ``k`` in seconds; the overflow bin's hi is infinite."""
     if k <= 0:

@@ -276,7 +276,9 @@ def build_result(cp: ControlPlane, seed: int) -> Result:
         "extra_cost": extra_cost,
         "outcome": outcome,
         "in_flight": in_flight,
-        "users_flipped": r.users_flipped(),
+        "users_flipped": (
+            float("nan") if sc.simulation.data_plane == "fluid" else r.users_flipped()
+        ),
         "mirrored_requests": int(sum(r.mirrored)),
         "shadow_mismatches": r.shadow_mismatches,
         "duplicate_writes": r.duplicate_writes,

@@ -27,6 +27,8 @@ from simdeploy.world.balancer import Balancer
 from simdeploy.world.cluster import Cluster
 from simdeploy.world.database import Database
 from simdeploy.world.flags import FlagRuntime, Flags
+from simdeploy.world.fluid import FluidPlane
+from simdeploy.world.pod import Pod, WatchedPod
 from simdeploy.world.recorder import Recorder
 from simdeploy.world.traffic import DataPlane
 from simdeploy.world.versions import VersionModel
@@ -53,11 +55,31 @@ def build(scenario: Scenario, seed: int) -> ControlPlane:
         for i, (name, spec) in enumerate(scenario.versions.items())
     }
     cluster = Cluster(
-        env, svc.pod, models, balancer, recorder, stream(seed, "pods"), svc.min_ready_seconds
+        env,
+        svc.pod,
+        models,
+        balancer,
+        recorder,
+        stream(seed, "pods"),
+        svc.min_ready_seconds,
+        WatchedPod if sim.data_plane == "fluid" else Pod,
     )
-    data_plane = DataPlane(
-        env, balancer, recorder, scenario.traffic, stream(seed, "traffic"), sim.duration
-    )
+    data_plane: DataPlane | FluidPlane
+    if sim.data_plane == "fluid":
+        data_plane = FluidPlane(
+            env,
+            balancer,
+            recorder,
+            scenario.traffic,
+            stream(seed, "traffic"),
+            sim.duration,
+            models,
+            sim.fluid_step,
+        )
+    else:
+        data_plane = DataPlane(
+            env, balancer, recorder, scenario.traffic, stream(seed, "traffic"), sim.duration
+        )
     cluster.kill_in_flight = data_plane.kill
     cluster.start_steady(cluster.replica_set(svc.version), svc.replicas)
     balancer.refresh()
@@ -193,4 +215,5 @@ def simulate(scenario: Scenario, seed: int | None = None) -> Result:
     if duration > 0:
         env.run(until=duration)
     world.balancer.close(duration)
+    world.data_plane.finish()
     return build_result(cp, seed)

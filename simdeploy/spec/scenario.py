@@ -44,6 +44,7 @@ from simdeploy.spec.dotted import put
 from simdeploy.spec.errors import format_validation_error
 from simdeploy.spec.expect import Expect, expect_block_schema
 from simdeploy.spec.flags import Flag
+from simdeploy.spec.fluid import fluid_problems
 from simdeploy.spec.loader import check_shape, read_scenario_data
 from simdeploy.spec.manifests.expand import (
     Expansion,
@@ -125,6 +126,7 @@ class Scenario(Strict):
                 raise
             raise ValidationError.from_exception_data(cls.__name__, carry(exc) + extra) from None
         problems = reference_problems(Sections.of(sc))
+        problems += [problem(path, message) for path, message in fluid_problems(sc)]
         strategies = [("service.strategy", sc.service.strategy)]
         strategies += [
             (f"plan[{i}].strategy", a.strategy)

@@ -109,6 +109,9 @@ class Balancer:
         self.members: set[Pod] = set()
         self.routing = Routing()
         self.on_change: list[Callable[[], None]] = []
+        #: Called before the endpoints (with the pod) or the routing table change (the
+        #: fluid data plane counts the traffic that the old state served).
+        self.before_change: list[Callable[..., None]] = []
         self.cohort_users: bytearray | None = None
         self._rng = rng
         self._u: list[float] = []
@@ -145,6 +148,8 @@ class Balancer:
 
     def add(self, pod: Pod) -> None:
         if pod not in self.members:
+            for cb in self.before_change:
+                cb(pod)
             self.members.add(pod)
             self.endpoints.append(pod)
             for g in self._groups_of(pod):
@@ -153,6 +158,8 @@ class Balancer:
 
     def remove(self, pod: Pod) -> None:
         if pod in self.members:
+            for cb in self.before_change:
+                cb(pod)
             self.members.discard(pod)
             self.endpoints.remove(pod)
             for g in self._groups_of(pod):
@@ -167,6 +174,8 @@ class Balancer:
 
     def set_routing(self, routing: Routing) -> None:
         if routing != self.routing:
+            for cb in self.before_change:
+                cb()
             self.routing = routing
             self.recorder.event(self.env.now, "RoutingChanged", "balancer", "", describe(routing))
             self.refresh()
@@ -287,6 +296,23 @@ class Balancer:
             if load < best_load:
                 best, best_load = p, load
         return best
+
+    # -- fluid data plane: the routing table as shares, once per time step ------------
+    def split(self) -> tuple[list[Pod] | None, list[tuple[float, list[Pod]]]]:
+        """(the sticky cohort's endpoints, or None; [(share, endpoints)] for every other
+        request, shares summing to 1). An empty list of groups: no route at all
+        (``no_endpoint``); a group with a share and no endpoint fails its share the same way.
+        The lists are the balancer's own: read them, do not change them."""
+        cohort = (
+            self._cohort.eps if self._cohort is not None and self.cohort_users is not None else None
+        )
+        if self._single is not None:
+            return cohort, [(1.0, self._single.eps)]
+        out, last = [], 0.0
+        for cum, g in self._groups:
+            out.append((cum - last, g.eps))
+            last = cum
+        return cohort, out
 
     def pick_mirror(self) -> Pod | None:
         g = self.mirror_group

@@ -72,7 +72,9 @@ class Cluster:
         recorder: Recorder,
         rng: np.random.Generator,
         min_ready_s: float,
+        pod_type: type[Pod] = Pod,
     ) -> None:
+        self.pod_type = pod_type  # WatchedPod for the fluid data plane
         self.env = env
         self.spec = pod_spec
         self.models = models
@@ -209,7 +211,7 @@ class Cluster:
     def _new_pod(self, rs: ReplicaSet) -> Pod:
         self._serial += 1
         model = self.models[rs.version]
-        pod = Pod(
+        pod = self.pod_type(
             f"{rs.name}-{self._serial}",
             rs.version,
             model.index,

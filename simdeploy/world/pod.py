@@ -8,7 +8,9 @@ Times are simulated seconds; ``None`` means "not yet".
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from operator import attrgetter
 from typing import TYPE_CHECKING, Any
 
 import simpy
@@ -57,21 +59,26 @@ class Pod:
     #: The kubelet's restart back-off for this pod's container (liveness restarts).
     back_off: BackoffEntry | None = None
     deleted_at: float | None = None
-    # data plane state: busy workers, queued requests, requests in service
-    busy: int = 0
+    # data plane state: busy workers, queued requests, requests in service. The fluid
+    # data plane keeps ``busy`` as an expected count and its backlog in ``waiting``.
+    busy: float = 0
+    waiting: int = 0
     queue: deque[Any] = field(default_factory=deque)
     in_flight: set[Any] = field(default_factory=set)
     drained: simpy.Event | None = None
     #: Creation order in the cluster (the pod list's order, the deletion rank's last rule).
     serial: int = 0
+    #: Called before ``accepting``, ``warm_at``, ``unhealthy_at`` or ``bug_from`` changes
+    #: (a :class:`WatchedPod` only).
+    watch: Callable[[Pod, str, object], None] | None = None
 
     @property
     def terminating(self) -> bool:
         return self.deleted_at is not None
 
     @property
-    def outstanding(self) -> int:
-        return self.busy + len(self.queue)
+    def outstanding(self) -> float:
+        return self.busy + len(self.queue) + self.waiting
 
     def can_serve(self, now: float) -> bool:
         """Accepting connections, warmed up and healthy: a request would succeed."""
@@ -89,6 +96,30 @@ def index_state(pod: Pod) -> IndexState:
         return active, ready, (since, pod.restarts, pod.created_at, -pod.serial)
     return active, ready, None
 
+
+def watched(name: str) -> property:
+    """A pod attribute whose assignment first calls ``pod.watch(pod, name, value)`` when a
+    watcher is set (the fluid data plane counts the traffic the old state served);
+    stored as ``_<name>``, read at C speed."""
+    slot = f"_{name}"
+
+    def set_(pod: Any, value: Any) -> None:
+        watch = pod.watch
+        if watch is not None:
+            watch(pod, name, value)
+        setattr(pod, slot, value)
+
+    return property(attrgetter(slot), set_)
+
+
+class WatchedPod(Pod):
+    """A pod whose ``accepting``, ``warm_at``, ``unhealthy_at`` and ``bug_from`` call
+    ``watch`` before they change: the fluid data plane's pods. (The request-level plane reads
+    them on every request, as plain attributes.)"""
+
+
+for _name in ("accepting", "warm_at", "unhealthy_at", "bug_from"):
+    setattr(WatchedPod, _name, watched(_name))
 
 #: The pod state that replica set counts and the deletion order depend on.
 for _name in ("phase", "scheduled", "ready", "ready_since", "restarts", "deleted_at", "created_at"):

@@ -148,6 +148,46 @@ class Recorder:
         if outcome:
             self.users_with_error.add(user)
 
+    def count_many(self, b: int, v: int, outcome: int, n: int) -> None:
+        """File ``n`` outcomes at once (the fluid data plane); no latency, no user: the
+        fluid plane files those with :meth:`add_latency` and ``users_with_error``."""
+        self.counts[outcome][b * self.n_cols + v] += n
+
+    def count_mirror_many(self, b: int, v: int, outcome: int, n: int) -> None:
+        """File ``n`` outcomes of shadow copies at once (the fluid data plane; the copies
+        themselves are counted in ``mirrored`` when they are made)."""
+        self.mirror_counts[1 if outcome else 0][b * self.n_cols + v] += n
+        if outcome:
+            self.mirror_errors[b] += n
+
+    def move(self, b: int, v: int, src: int, dst: int, n: int, mirror: bool = False) -> int:
+        """Move up to ``n`` outcomes of bucket ``b``, version ``v`` from outcome ``src`` to
+        ``dst`` (the fluid plane's kill of requests it filed when they started); returns
+        how many moved. ``mirror``: the shadow counters (ok / error) instead."""
+        cell = b * self.n_cols + v
+        if mirror:
+            ok, err = self.mirror_counts
+            k = min(n, ok[cell]) if src == I_OK else 0
+            ok[cell] -= k
+            err[cell] += k
+            self.mirror_errors[b] += k
+            return k
+        k = min(n, self.counts[src][cell])
+        self.counts[src][cell] -= k
+        self.counts[dst][cell] += k
+        return k
+
+    def add_latency(self, b: int, v: int, hist: np.ndarray) -> None:
+        """Add a whole histogram (``LAT_BINS`` counts) to bucket ``b`` of version ``v``."""
+        if v >= len(self.latency) or not hist.any():
+            return
+        counts = self.latency_counts(v)
+        if counts is None:
+            self.latency[v] = array("i", [0]) * (self.n_buckets * LAT_BINS)
+            counts = self.latency_counts(v)
+            assert counts is not None
+        counts[b] += hist.astype(np.intc)
+
     def latency_counts(self, v: int) -> np.ndarray | None:
         """Version column ``v``'s latency histograms, a (buckets, ``LAT_BINS``) view of the
         live counts (int32); None when it never recorded a latency."""

@@ -184,6 +184,9 @@ class DataPlane:
     def start(self) -> None:
         self._schedule_next()
 
+    def finish(self) -> None:
+        """End of run: nothing left to file (every outcome was counted as it happened)."""
+
     def _schedule_next(self) -> None:
         nxt = next(self._arrivals, None)
         if nxt is None:

@@ -21,6 +21,7 @@ from simdeploy.world.balancer import Balancer
 from simdeploy.world.cluster import Cluster
 from simdeploy.world.database import Database
 from simdeploy.world.flags import Flags
+from simdeploy.world.fluid import FluidPlane
 from simdeploy.world.recorder import Recorder
 from simdeploy.world.traffic import DataPlane
 
@@ -45,7 +46,7 @@ class World:
     recorder: Recorder
     balancer: Balancer
     cluster: Cluster
-    data_plane: DataPlane
+    data_plane: DataPlane | FluidPlane
     database: Database | None = None
     flags: Flags | None = None
 

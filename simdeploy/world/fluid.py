@@ -1,0 +1,876 @@
+"""The fluid data plane: traffic counted per interval instead of request by request.
+
+Chosen with ``simulation: {dataPlane: fluid}``. The control plane does not change: the
+same pods, probes, balancer, controllers and analyses run on the same SimPy clock; only the
+requests are aggregated, over intervals in which nothing the traffic depends on changes.
+
+**Intervals.** The plane is brought up to date ("synced") before anything the traffic
+depends on changes (the balancer's endpoints or routing table, a pod's ``accepting``,
+``warm_at``, ``unhealthy_at`` or ``bug_from``: the balancer and the pod call back first),
+at every bucket boundary (at most 1 s apart, before any other event of that instant, so an
+analysis or alert reading a finished bucket finds it complete), and when a pod's warm-up,
+health or bug begins. Between two of those times the system is stationary, so the
+interval's arrivals are one Poisson draw. A pod that is overloaded is advanced in steps of
+``simulation.fluidStep`` (default 100 ms) while its backlog lasts.
+
+Per interval:
+
+1. **Arrivals**: a Poisson count with mean ∫ rate dt.
+2. **Routing**: the balancer's table as shares (:meth:`Balancer.split`): a sticky cohort
+   takes its users' share of the arrivals (binomial), the rest is split over the weighted
+   groups (multinomial), then over each group's endpoints (each endpoint an equal share;
+   endpoints in the same state are one class and share one draw). A group with a share but
+   no endpoint fails it as ``no_endpoint``; an endpoint that no longer accepts refuses its
+   share (``connection_refused``); a pod still warming up or gone bad answers
+   ``app_error`` at once, as on the request-level plane.
+3. **Pods** are c-worker queues (c = ``concurrency``) with the version's service time. A
+   pod loaded below ``STABLE_LOAD`` of its capacity starts what it is given at once, and its
+   requests wait as in a c-server queue in steady state (:func:`rules.fluid_queue.waiting`:
+   Poisson arrivals per pod for ``random``, every k-th arrival for ``round_robin`` over k
+   endpoints). A pod at or above it keeps a
+   FIFO backlog of arrival cohorts and completes a random c·step/E[S] requests per step; a
+   cohort still waiting ``traffic.timeout`` after it arrived times out. ``pod.busy`` is the
+   expected number in service (λ·E[S]; c while a backlog waits), which the autoscaler reads.
+4. **Outcomes** are drawn per class: timeouts from the service-time tail, ``app_error``
+   from the version's error rate and its bug (the bug's share of users by traffic weight),
+   ``killed_in_flight`` when a container is killed (the backlog, and a Poisson count of
+   the expected number in service). Latencies go to the recorder's histograms: unwaited
+   requests as one multinomial draw per bucket over the service time's bin probabilities,
+   waited ones as drawn samples.
+5. **Users affected**: each error falls on a user of its request's class (everyone; a
+   cohort or the rest; a bug's users or the others) by traffic weight, so a user escapes
+   every error of a class with probability (1 - w/W)^errors; each user is drawn once at
+   the end of the run.
+
+6. **Mirrored traffic** (shadow, Flagger ``mirror``, Argo ``setMirrorRoute``): a binomial
+   share of each interval's requests (or reads) is copied to the mirror's endpoints, loads
+   them like any request, and is counted apart (``mirrored``, shadow outcomes); each copy is
+   compared with its user request, the two failing independently at the rates this
+   interval saw, and a copied write that succeeded against the shared database is a
+   duplicate write.
+
+Not modelled (refused when the scenario is validated, :mod:`simdeploy.spec.fluid`): the
+database, feature flags, and the ``least_outstanding`` balancer (it sends more requests to
+an endpoint that refuses or fails them at once, which only shows request by request).
+``users_flipped`` is not measured (NaN).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from collections.abc import Generator
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import simpy
+
+from simdeploy.rules.fluid_queue import bin_probabilities, cdf, scv, waiting
+from simdeploy.rules.latency_bins import N_BINS, bin_indices
+from simdeploy.world import recorder as rec
+from simdeploy.world.traffic import rate_at
+
+if TYPE_CHECKING:
+    from simdeploy.spec.traffic import Profile, Traffic
+    from simdeploy.world.balancer import Balancer
+    from simdeploy.world.database import Database
+    from simdeploy.world.flags import Flags
+    from simdeploy.world.pod import Pod
+    from simdeploy.world.versions import VersionModel
+
+#: Default step (s) of an overloaded pod's backlog.
+STEP_S = 0.1
+#: Longest interval between two syncs (s), whatever the bucket.
+MAX_INTERVAL_S = 1.0
+#: Below this share of its workers' capacity (λ·E[S] / c) a pod is in steady state and its
+#: waiting is the queueing formula's; at or above it, waiting comes from its backlog (a
+#: queue near saturation takes longer to reach its steady state than a rollout lasts).
+STABLE_LOAD = 0.9
+#: SimPy's priority of urgent events: the sync at a bucket boundary runs before the
+#: analyses, alerts and samplers of that instant.
+URGENT = 0
+
+#: User classes: every user; the sticky cohort's users; everyone else; shadow copies (of
+#: every user's requests; their outcomes reach no user).
+ALL, COHORT, REST, MIRROR = "all", "cohort", "rest", "mirror"
+#: Shadow copies whose successful writes reach the shared database (duplicate writes).
+MIRROR_DUP = "mirror+dup"
+#: Tolerance (s) for times that should fall on a boundary (sums of steps drift).
+EPS = 1e-9
+#: Endpoint states.
+REFUSES, FAILS, SERVES, BACKLOG = range(4)
+
+
+class _Cohort:
+    """Requests that arrived together at one pod and wait together (FIFO)."""
+
+    __slots__ = ("arrivals", "bucket", "key", "n", "t")
+
+    def __init__(self, arrivals: np.ndarray, bucket: int, key: Any) -> None:
+        self.arrivals = arrivals  # sorted arrival times (s) of those still waiting
+        self.t = float(arrivals[0])  # the first of them
+        self.n = len(arrivals)
+        self.bucket, self.key = bucket, key
+
+
+class _Backlog:
+    """An overloaded pod's queue."""
+
+    __slots__ = ("credit", "key", "waiting")
+
+    def __init__(self) -> None:
+        self.waiting: deque[_Cohort] = deque()
+        self.credit = 0.0  # completions not yet used this step (requests)
+        self.key: Any = ALL  # the user class it served last (for killed requests)
+
+
+class _Service:
+    """A version's service time as the fluid plane uses it."""
+
+    def __init__(self, model: VersionModel, timeout_s: float) -> None:
+        dist = model.service.dist
+        self.dist = dist
+        self.mean_s = max(dist.mean, 1e-9)
+        self.cs2 = scv(dist)
+        self.bins = bin_probabilities(dist)
+        self.p_timeout = float(1.0 - cdf(dist, np.array([timeout_s]))[0])
+
+
+class _Class:
+    """Endpoints of one routing group in the same state: they share one draw."""
+
+    __slots__ = ("pods", "rate_share", "state", "version", "vidx")
+
+    def __init__(self, state: int, pods: list[Pod], rate_share: float) -> None:
+        self.state = state
+        self.pods = pods
+        self.rate_share = rate_share  # each pod's share of all arrivals
+        self.version = pods[0].version
+        self.vidx = pods[0].vidx
+
+
+class FluidPlane:
+    """Counts arrivals and outcomes per interval; the same seam as :class:`DataPlane`."""
+
+    def __init__(
+        self,
+        env: simpy.Environment,
+        balancer: Balancer,
+        recorder: rec.Recorder,
+        traffic: Traffic,
+        rng: np.random.Generator,
+        end_s: float,
+        models: dict[str, VersionModel],
+        step_s: float = STEP_S,
+    ) -> None:
+        self.env = env
+        self.balancer = balancer
+        self.recorder = recorder
+        self.traffic = traffic
+        self.rng = rng
+        self.end_s = end_s
+        self.step_s = step_s
+        self.timeout_s = traffic.timeout
+        self.no_pod = len(recorder.versions)
+        self.db: Database | None = None  # never set: refused at validation
+        self.flags: Flags | None = None
+        self.intervals = 0
+        self._profile = traffic.rate_profile
+        self._service = {v: _Service(m, self.timeout_s) for v, m in models.items()}
+        self._tick = min(recorder.bucket_s, MAX_INTERVAL_S)
+        self._t = 0.0  # traffic is counted up to here
+        # The routing as classes of endpoints, until the balancer or a pod changes or a
+        # pod's warm-up, health or bug begins (``_valid_until``).
+        self._plan: list[tuple[float, list[_Class], Any]] | None = None
+        self._cohort: tuple[list[_Class], float] | None = None
+        self._mirror: tuple[list[_Class], float, bool] | None = None  # classes, share, dup
+        self._valid_until = math.inf
+        self._replan = False
+        self._watched: set[Pod] = set()
+        self._backlogs: dict[Pod, _Backlog] = {}
+        self._busy_rate: dict[Pod, float] = {}  # the arrival rate pod.busy was set for
+        self._busy_plan: object = None
+        self._busy_at = -1.0
+        # Users: traffic weight per user (None: uniform) and the classes errors fell on.
+        users = traffic.users
+        self._users = users
+        self._weights: np.ndarray | None = None
+        if traffic.user_distribution == "zipf":
+            w = np.arange(1, users + 1, dtype=float) ** -traffic.zipf_exponent
+            self._weights = w / w.sum()
+        self._masks: dict[Any, tuple[np.ndarray | None, float]] = {
+            ALL: (None, 1.0),
+            MIRROR: (None, 1.0),
+            MIRROR_DUP: (None, 1.0),
+        }
+        self._cohort_key: Any = COHORT  # a new key per cohort mask: errors stay with it
+        self._rest_key: Any = REST
+        self._last_user_error_rate = 0.0
+        self._pod_key: dict[Pod, Any] = {}  # the class of the requests each pod serves
+        self._draining: dict[Pod, None] = {}  # pods finishing what they have in service
+        self._user_err = 0  # user requests' outcomes (this interval)
+        self._user_done = 0
+        self._errors: dict[Any, int] = {}
+        self._cohort_mask: bytearray | None = None
+        self._waits: dict[tuple[int, float, float, float], tuple[float, float]] = {}
+        # Latency not yet filed: per (bucket, version) the unwaited count, the steady-state
+        # waited count by mean wait, and drawn samples.
+        self._lat_n: dict[tuple[int, int], int] = {}
+        self._lat_waited: dict[tuple[int, int], dict[float, int]] = {}
+        self._lat_samples: dict[tuple[int, int], list[np.ndarray]] = {}
+        self._lat_bucket = 0
+
+    # -- the seam -------------------------------------------------------------------------
+    def start(self) -> None:
+        self.balancer.before_change.append(self._changing)
+        self.env.process(self._clock(self.env))
+
+    def _clock(self, env: simpy.Environment) -> Generator[simpy.Event, Any, None]:
+        """Sync at every tick boundary (and every step while a backlog waits)."""
+        while True:
+            self.sync()
+            now = env.now
+            boundary = (math.floor(now / self._tick + EPS) + 1) * self._tick
+            nxt = boundary
+            if self._backlogs:
+                nxt = min(nxt, now + self.step_s)
+                if abs(nxt - boundary) < EPS:
+                    nxt = boundary
+            if now < self._valid_until < nxt:
+                nxt = self._valid_until
+            nxt = min(nxt, self.end_s)
+            if nxt <= now:
+                return
+            ev = simpy.Event(env)
+            ev._ok, ev._value = True, None  # what succeed() sets, at URGENT priority
+            env.schedule(ev, URGENT, nxt - now)
+            yield ev
+
+    def finish(self) -> None:
+        """End of run: count the last interval, file the latencies, draw the users."""
+        self.sync()
+        self._flush_latency(None)
+        self._draw_users()
+
+    def sync(self) -> None:
+        """Count the traffic from the last sync up to now, with the state that held."""
+        now = min(self.env.now, self.end_s)
+        t = self._t
+        bucket_s = self.recorder.bucket_s
+        while t < now - EPS:
+            if self._plan is None or self._valid_until <= t + EPS:
+                self._make_plan(t)  # also sets when it stops holding (_valid_until)
+            boundary = (math.floor(t / bucket_s + EPS) + 1) * bucket_s
+            t_next = min(now, boundary, self._valid_until)
+            if self._backlogs:
+                t_next = min(t_next, t + self.step_s)
+            if abs(t_next - boundary) < EPS:  # sums of steps drift off the boundary
+                t_next = boundary
+            self._interval(t, max(t_next, t + EPS))
+            t = t_next
+        self._t = max(self._t, now)
+        b = self.recorder.bucket(now + EPS)
+        if b != self._lat_bucket:  # the bucket just ended: its latencies, for the readers
+            self._flush_latency(b)
+
+    def _changing(self, pod: Pod | None = None, name: str = "", value: object = None) -> None:
+        """Called before the routing or a pod's state changes: count the traffic up to now
+        with the state that held, and plan again. A pod that stops accepting finishes what
+        it has in service within about ``E[S]·ln(2·busy)`` (then its expected count < 1/2)."""
+        self.sync()
+        self._plan = None
+        if pod is not None and pod not in self._watched:  # a pod the balancer is adding
+            self._watched.add(pod)
+            pod.watch = self._changing
+        if pod is not None and name == "accepting" and not value and pod.accepting:
+            busy = pod.busy
+            if busy > 0 and pod not in self._backlogs:
+                mean_s = self._service[pod.version].mean_s
+                done = self.env.timeout(mean_s * math.log(max(2.0 * busy, 1.0)))
+                done.callbacks.append(lambda _e: self._drain_done(pod))
+
+    def _drain_done(self, pod: Pod) -> None:
+        if pod.accepting or pod in self._backlogs:
+            return
+        self.sync()
+        pod.busy = 0.0
+        self._busy_rate.pop(pod, None)
+        self._draining.pop(pod, None)
+        self._drained(pod)
+
+    def inject(self, pod: Pod | None, write: bool = False) -> None:
+        """A synthetic request (a smoke test against a preview Service), served at once."""
+        now = self.env.now
+        r = self.recorder
+        b = r.bucket(now)
+        if pod is None:
+            r.count_synthetic(b, self.no_pod, rec.I_NO_ENDPOINT)
+        elif not pod.accepting:
+            r.count_synthetic(b, pod.vidx, rec.I_REFUSED)
+        else:
+            r.first_mirrored_at.setdefault(pod.version, now)
+            m = pod.model
+            p = m.base_error_rate
+            if now >= pod.bug_from and m.bug_users is None:  # user -1: never a bug user
+                p += m.bug_error_rate
+            bad = now < pod.warm_at or now >= pod.unhealthy_at or self.rng.random() < p
+            r.count_synthetic(b, pod.vidx, rec.I_APP_ERROR if bad else rec.I_OK)
+
+    def kill(self, pod: Pod) -> int:
+        """Fail what ``pod`` accepted as ``killed_in_flight``: its backlog, and a Poisson
+        count of its expected number in service (filed as served when they started: moved
+        from ok to killed). Returns how many."""
+        self.sync()
+        now = self.env.now
+        busy = pod.busy
+        pod.busy, pod.waiting = 0, 0
+        self._busy_rate.pop(pod, None)
+        self._draining.pop(pod, None)
+        bl = self._backlogs.pop(pod, None)
+        killed = 0
+        if bl is not None:
+            for c in bl.waiting:
+                self._file(c.bucket, pod.vidx, rec.I_KILLED, c.n, c.key)
+                self._samples(c.bucket, pod.vidx, now - c.arrivals, c.key)
+                killed += c.n
+        in_service = int(self.rng.poisson(busy)) if busy > 0 else 0
+        if in_service:
+            key = self._pod_key.get(pod, ALL)
+            b = self.recorder.bucket(now)
+            moved = 0
+            for bb in range(b, max(-1, b - 3), -1):  # started within the last few buckets
+                moved += self.recorder.move(
+                    bb, pod.vidx, rec.I_OK, rec.I_KILLED, in_service - moved, _is_mirror(key)
+                )
+                if moved >= in_service:
+                    break
+            if moved and not _is_mirror(key):
+                self._errors[key] = self._errors.get(key, 0) + moved
+            killed += moved
+        return killed
+
+    def in_flight(self, pods: list[Pod]) -> int:
+        """User requests still waiting in a backlog (those in service already have their
+        outcome: the fluid plane files it when they start)."""
+        return sum(
+            c.n for bl in self._backlogs.values() for c in bl.waiting if not _is_mirror(c.key)
+        )
+
+    # -- one interval -------------------------------------------------------------------
+    def _interval(self, t0: float, t1: float) -> None:
+        self.intervals += 1
+        h = t1 - t0
+        r = self.recorder
+        b = r.bucket(t0 + EPS)
+        if b != self._lat_bucket:
+            self._flush_latency(b)
+        if self._plan is None:
+            self._make_plan(t0)
+        plan = self._plan
+        assert plan is not None
+        rate = _mean_rate(self._profile, t0, h)
+        self._user_err = self._user_done = 0
+        n = int(self.rng.poisson(rate * h)) if rate > 0 else 0
+        if n:
+            r.arrivals[b] += n
+        rest, rest_key = n, ALL
+        if self._cohort is not None:
+            classes, share = self._cohort
+            k = int(self.rng.binomial(n, share)) if n else 0
+            self._route(classes, k, t0, h, b, self._cohort_key, rate)
+            rest, rest_key = n - k, self._rest_key
+        if len(plan) == 1:
+            counts: Any = [rest]
+        else:
+            counts = (
+                self.rng.multinomial(rest, [s for s, _, _ in plan]) if rest else [0] * len(plan)
+            )
+        for (_, classes, _), k in zip(plan, counts, strict=True):
+            if not classes:
+                self._file(b, self.no_pod, rec.I_NO_ENDPOINT, int(k), rest_key)
+            else:
+                self._route(classes, int(k), t0, h, b, rest_key, rate)
+        if self._mirror is not None and n:
+            self._shadow(n, t0, h, b, rate)
+        if self._user_done:
+            self._last_user_error_rate = self._user_err / self._user_done
+        for pod, bl in list(self._backlogs.items()):
+            self._advance(pod, bl, t0, h)
+        self._update_busy(rate)
+        if self._draining:
+            self._drain(h)
+        if self._replan:  # a pod crossed into overload during the interval
+            self._replan = False
+            self._plan = None
+
+    def _shadow(self, n: int, t: float, h: float, b: int, rate: float) -> None:
+        """Copies of a share of this interval's ``n`` requests (or of its reads) go to the
+        mirror's pods; each is compared with its user request when its outcome is filed."""
+        assert self._mirror is not None
+        classes, share, duplicates = self._mirror
+        copies = int(self.rng.binomial(n, share))
+        if copies:
+            self.recorder.mirrored[b] += copies
+            self._route(classes, copies, t, h, b, MIRROR_DUP if duplicates else MIRROR, rate)
+
+    def _make_plan(self, t: float) -> None:
+        """The routing table as classes of endpoints, valid until a pod's time comes."""
+        bal = self.balancer
+        cohort_eps, groups = bal.split()
+        shares: dict[Pod, float] = {}  # each endpoint's share of all arrivals
+        cohort_share = 0.0
+        if cohort_eps is not None and bal.cohort_users is not None:
+            if bal.cohort_users is not self._cohort_mask:
+                # A new cohort: new keys, so earlier errors stay with the users they hit.
+                self._cohort_mask = bal.cohort_users
+                g = len(self._masks)
+                self._cohort_key, self._rest_key = (COHORT, g), (REST, g)
+                mask = np.frombuffer(bal.cohort_users, dtype=np.uint8).astype(bool)
+                self._masks[self._cohort_key] = self._mask(mask)
+                self._masks[self._rest_key] = self._mask(~mask)
+            cohort_share = self._masks[self._cohort_key][1]
+            for p in cohort_eps:
+                shares[p] = shares.get(p, 0.0) + cohort_share / len(cohort_eps)
+        total = sum(s for s, _ in groups) or 1.0
+        for s, eps in groups:
+            for p in eps:
+                shares[p] = shares.get(p, 0.0) + (1 - cohort_share) * s / total / len(eps)
+        mirror = bal.routing.mirror
+        mirror_eps = bal.mirror_group.eps if bal.mirror_group is not None else None
+        mirror_share = 0.0
+        if mirror is not None and mirror_eps is not None:
+            reads = 1.0 - self.traffic.write_ratio if mirror.reads_only else 1.0
+            mirror_share = mirror.share * reads
+            for p in mirror_eps:  # the copies load the pods they go to
+                shares[p] = shares.get(p, 0.0) + mirror_share / len(mirror_eps)
+        valid = math.inf
+        if self._profile.type == "steps":  # a new rate may overload a pod, or relieve it
+            valid = min([s.at for s in self._profile.steps or [] if s.at > t], default=valid)
+        elif self._profile.type == "diurnal":
+            valid = t + MAX_INTERVAL_S
+        for p in shares:
+            for when in (p.warm_at, p.unhealthy_at, p.bug_from):
+                if t < when < valid:
+                    valid = when
+            if p not in self._watched:
+                self._watched.add(p)
+                p.watch = self._changing
+        self._valid_until = valid
+        self._plan = [(s / total, self._classes(eps, shares, t), None) for s, eps in groups]
+        self._cohort = (
+            (self._classes(cohort_eps, shares, t), cohort_share) if cohort_eps is not None else None
+        )
+        self._mirror = None
+        if mirror is not None and mirror_eps is not None and mirror_share > 0:
+            duplicates = not mirror.reads_only and not mirror.separate_database
+            self._mirror = (self._classes(mirror_eps, shares, t), mirror_share, duplicates)
+
+    def _classes(self, eps: list[Pod], shares: dict[Pod, float], t: float) -> list[_Class]:
+        """``eps`` grouped by state: refusing, failing at once, serving in steady state,
+        overloaded (judged at the rate of ``t``)."""
+        by: dict[tuple[Any, ...], list[Pod]] = {}
+        rate = rate_at(self._profile, t)
+        svc = self._service
+        for p in eps:
+            if not p.accepting:
+                state = REFUSES
+            elif t < p.warm_at or t >= p.unhealthy_at:
+                state = FAILS
+            elif p in self._backlogs or (
+                shares[p] * rate * svc[p.version].mean_s >= STABLE_LOAD * p.concurrency
+            ):
+                state = BACKLOG
+            else:
+                state = SERVES
+            key = (state, p.version, p.concurrency, shares[p], t >= p.bug_from)
+            by.setdefault(key, []).append(p)
+        return [_Class(k[0], pods, k[3]) for k, pods in by.items()]
+
+    def _route(
+        self, classes: list[_Class], k: int, t: float, h: float, b: int, key: Any, rate: float
+    ) -> None:
+        """``k`` arrivals split over the classes' endpoints, each endpoint an equal share."""
+        if not k:
+            return
+        sizes = [len(c.pods) for c in classes]
+        total = sum(sizes)
+        counts: Any = (
+            [k] if len(classes) == 1 else self.rng.multinomial(k, [s / total for s in sizes])
+        )
+        peers = total
+        for cls, m in zip(classes, counts, strict=True):
+            m = int(m)
+            if not m:
+                continue
+            if cls.state == REFUSES:
+                self._file(b, cls.vidx, rec.I_REFUSED, m, key)
+            elif cls.state == FAILS:
+                self._first(key, cls.version, t)
+                self._file(b, cls.vidx, rec.I_APP_ERROR, m, key)
+                self._samples(b, cls.vidx, np.zeros(m), key)
+            elif cls.state == SERVES:
+                self._serve(cls, m, t, h, b, key, rate, peers)
+            else:
+                self._queue(cls, m, t, h, b, key)
+
+    def _queue(self, cls: _Class, m: int, t: float, h: float, b: int, key: Any) -> None:
+        """Each overloaded pod of ``cls`` queues its share of ``m`` arrivals."""
+        for pod, j in zip(cls.pods, self._even(m, len(cls.pods)), strict=True):
+            if j:
+                bl = self._backlogs.get(pod)
+                if bl is None:
+                    bl = self._backlogs[pod] = _Backlog()
+                arrivals = np.sort(t + self.rng.random(int(j)) * h)
+                bl.waiting.append(_Cohort(arrivals, b, key))
+                pod.waiting += int(j)
+
+    def _even(self, m: int, k: int) -> list[int]:
+        base, extra = divmod(m, k)
+        out = [base] * k
+        if extra:  # which endpoints get one more: the round-robin position is random
+            for i in self.rng.choice(k, extra, replace=False):
+                out[i] += 1
+        return out
+
+    def _serve(
+        self, cls: _Class, m: int, t: float, h: float, b: int, key: Any, rate: float, peers: int
+    ) -> None:
+        """``m`` requests started at once by a class of pods in steady state."""
+        pod = cls.pods[0]
+        svc = self._service[cls.version]
+        if cls.rate_share * rate * svc.mean_s >= STABLE_LOAD * pod.concurrency:
+            self._queue(cls, m, t, h, b, key)  # the rate rose past what it can serve
+            self._replan = True
+            return
+        c, lam = pod.concurrency, cls.rate_share * rate
+        # round_robin: every peers-th arrival of a Poisson stream (ca² = 1/peers); random:
+        # a random split of one, Poisson again (least_outstanding is refused, spec/fluid.py).
+        ca2 = 1.0 / peers if self.balancer.policy == "round_robin" else 1.0
+        wkey = (c, round(lam, 6), svc.mean_s, ca2)
+        pw_wait = self._waits.get(wkey)
+        if pw_wait is None:
+            pw_wait = self._waits[wkey] = waiting(c, lam, svc.mean_s, ca2, svc.cs2)
+        self._start(pod, m, t, b, key, *pw_wait)
+
+    def _start(
+        self,
+        pod: Pod,
+        k: int,
+        t: float,
+        b: int,
+        key: Any,
+        p_wait: float,
+        mean_wait_s: float,
+    ) -> None:
+        """Start ``k`` requests at once on pods like ``pod`` in steady state: ``p_wait`` of
+        them wait ``mean_wait_s`` on average first (the queueing formula's wait)."""
+        rng = self.rng
+        v = pod.vidx
+        svc = self._service[pod.version]
+        self._first(key, pod.version, t)
+        # The service-time tail past the client's patience: timeouts.
+        p_to = svc.p_timeout
+        timeouts = int(rng.binomial(k, p_to)) if p_to > 0 else 0
+        if timeouts:
+            self._file(b, v, rec.I_TIMEOUT, timeouts, key)
+            self._samples(b, v, np.full(timeouts, self.timeout_s), key)
+        rest = k - timeouts
+        if not rest:
+            return
+        self._outcomes(pod, rest, t, b, key)
+        if _is_mirror(key):  # no latency is kept for shadow copies
+            return
+        waited = int(rng.binomial(rest, p_wait)) if p_wait > 0 else 0
+        direct = rest - waited
+        cell = (b, v)
+        if direct:
+            self._lat_n[cell] = self._lat_n.get(cell, 0) + direct
+            self.recorder.latency_sum_s += direct * svc.mean_s
+        if waited:  # drawn when the bucket is filed, all of one mean wait at once
+            waits = self._lat_waited.setdefault(cell, {})
+            mean = round(mean_wait_s, 6)
+            waits[mean] = waits.get(mean, 0) + waited
+            self.recorder.latency_sum_s += waited * (svc.mean_s + mean_wait_s)
+
+    def _expire(self, pod: Pod, co: _Cohort, m: int) -> None:
+        """The first ``m`` of ``co`` gave up waiting: ``timeout``, no worker used."""
+        co.arrivals = co.arrivals[m:]
+        co.n -= m
+        if co.n:
+            co.t = float(co.arrivals[0])
+        pod.waiting -= m
+        self._file(co.bucket, pod.vidx, rec.I_TIMEOUT, m, co.key)
+        self._samples(co.bucket, pod.vidx, np.full(m, self.timeout_s), co.key)
+
+    def _serve_cohort(self, pod: Pod, bl: _Backlog, co: _Cohort, starts: np.ndarray) -> np.ndarray:
+        """First come first served from ``co`` at the sorted worker-free times ``starts``;
+        returns the start times it did not use. At start i the request served is the first
+        one not yet expired: j_i = max(j_(i-1) + 1, first arrival after starts_i - timeout),
+        which is i + the running maximum of (that index - i)."""
+        a = co.arrivals
+        idx = np.arange(len(starts))
+        eligible = np.searchsorted(a, starts - self.timeout_s, side="right")
+        j = idx + np.maximum.accumulate(eligible - idx)
+        used = j < co.n
+        served_j, served_s = j[used], starts[used]
+        consumed = int(served_j[-1]) + 1 if len(served_j) else int(min(co.n, eligible.max()))
+        dropped = consumed - len(served_j)
+        if len(served_j):
+            rng = self.rng
+            v, b, key = pod.vidx, co.bucket, co.key
+            svc = self._service[pod.version]
+            self._first(key, pod.version, float(served_s[0]))
+            bl.key = key
+            self._pod_key[pod] = key
+            latency = served_s - a[served_j] + svc.dist.sample(rng, len(served_j))
+            late = latency > self.timeout_s
+            timeouts = int(late.sum())
+            if timeouts:
+                self._file(b, v, rec.I_TIMEOUT, timeouts, key)
+                self._samples(b, v, np.full(timeouts, self.timeout_s), key)
+            if timeouts < len(served_j):
+                self._outcomes(pod, len(served_j) - timeouts, float(served_s[0]), b, key)
+                self._samples(b, v, latency[~late], key)
+        if dropped:
+            self._file(co.bucket, pod.vidx, rec.I_TIMEOUT, dropped, co.key)
+            self._samples(co.bucket, pod.vidx, np.full(dropped, self.timeout_s), co.key)
+        co.arrivals = a[consumed:]
+        co.n -= consumed
+        if co.n:
+            co.t = float(co.arrivals[0])
+        pod.waiting -= consumed
+        return starts[~used]
+
+    def _outcomes(self, pod: Pod, k: int, t: float, b: int, key: Any) -> None:
+        """``k`` requests served by pods like ``pod``: ``app_error`` or ok."""
+        rng = self.rng
+        m = pod.model
+        v = pod.vidx
+        base = m.base_error_rate
+        if t >= pod.bug_from and m.bug_error_rate > 0:
+            p_bug = min(1.0, base + m.bug_error_rate)
+            if m.bug_users is None:
+                errors = int(rng.binomial(k, p_bug))
+                self._file(b, v, rec.I_APP_ERROR, errors, key)
+                self._file(b, v, rec.I_OK, k - errors, key)
+                return
+            inside, outside = (key, pod.version, True), (key, pod.version, False)
+            share = self._bug_share(inside, outside, m.bug_users)
+            kb = int(rng.binomial(k, share))
+            eb = int(rng.binomial(kb, p_bug))
+            en = int(rng.binomial(k - kb, base)) if base > 0 else 0
+            self._file(b, v, rec.I_APP_ERROR, eb, inside)
+            self._file(b, v, rec.I_APP_ERROR, en, outside)
+            self._file(b, v, rec.I_OK, k - eb - en, key)
+            return
+        errors = int(rng.binomial(k, base)) if base > 0 else 0
+        self._file(b, v, rec.I_APP_ERROR, errors, key)
+        self._file(b, v, rec.I_OK, k - errors, key)
+
+    def _advance(self, pod: Pod, bl: _Backlog, t: float, h: float) -> None:
+        """An overloaded pod over [t, t + h): serve its backlog with the completions of its
+        c workers, time out what waited too long, say when a draining pod is empty."""
+        svc = self._service[pod.version]
+        c = pod.concurrency
+        # Completions of c busy workers: mean c·h/E[S], variance cs² times that (Poisson
+        # for exponential service), so a backlog near saturation wanders as a real one.
+        cap = c * h / svc.mean_s
+        if svc.cs2 > 0:
+            cap = max(0.0, self.rng.normal(cap, math.sqrt(svc.cs2 * cap)))
+        bl.credit = min(bl.credit + cap, cap + 1.0)
+        k = int(bl.credit)
+        bl.credit -= k
+        # The workers free up k times during the step; at each, the queue drops what waited
+        # a timeout (the client is gone; no worker is used) and starts the next request.
+        starts = np.sort(t + self.rng.random(k) * h) if k else np.empty(0)
+        while bl.waiting and len(starts):
+            co = bl.waiting[0]
+            starts = self._serve_cohort(pod, bl, co, starts)
+            if co.n:
+                break
+            bl.waiting.popleft()
+        while bl.waiting:  # no worker came free: still drop what expired by the step's end
+            co = bl.waiting[0]
+            gone = int(np.searchsorted(co.arrivals, t + h - self.timeout_s, side="right"))
+            if gone:
+                self._expire(pod, co, gone)
+            if co.n:
+                break
+            bl.waiting.popleft()
+        if bl.waiting:
+            pod.busy = float(c)  # requests wait: every worker is busy
+        else:
+            del self._backlogs[pod]
+            self._plan = None  # back to steady state (or drained)
+            pod.busy = 0.0 if not pod.accepting else min(float(c), pod.busy)
+            self._busy_rate.pop(pod, None)
+            self._drained(pod)
+
+    def _update_busy(self, rate: float) -> None:
+        """``pod.busy`` of steadily loaded pods: λ·E[S] (the expected number in service),
+        set again when the pod's rate moved by more than 1%; and the class of the requests
+        each pod serves (for what a kill fails)."""
+        if self._plan is None or (self._plan is self._busy_plan and rate == self._busy_at):
+            return
+        self._busy_plan, self._busy_at = self._plan, rate
+        groups: list[tuple[list[_Class], Any]] = [
+            (classes, self._rest_key if self._cohort is not None else ALL)
+            for _, classes, _ in self._plan
+        ]
+        if self._cohort is not None:
+            groups.append((self._cohort[0], self._cohort_key))
+        if self._mirror is not None:
+            groups.append((self._mirror[0], MIRROR_DUP if self._mirror[2] else MIRROR))
+        seen = set()
+        for classes, key in groups:
+            for cls in classes:
+                if cls.state == BACKLOG:
+                    continue
+                lam = cls.rate_share * rate if cls.state == SERVES else 0.0
+                mean_s = self._service[cls.version].mean_s
+                for pod in cls.pods:
+                    if pod in seen:
+                        continue
+                    seen.add(pod)
+                    self._pod_key[pod] = key
+                    if not lam:  # no new requests: what it has in service finishes
+                        self._busy_rate.pop(pod, None)
+                        self._draining[pod] = None
+                        continue
+                    self._draining.pop(pod, None)
+                    old = self._busy_rate.get(pod)
+                    if old is None or abs(lam - old) > 0.01 * max(old, 1e-9):
+                        self._busy_rate[pod] = lam
+                        pod.busy = min(float(pod.concurrency), lam * mean_s)
+        for pod in [p for p in self._busy_rate if p not in seen and p not in self._backlogs]:
+            del self._busy_rate[pod]  # no longer an endpoint
+            self._draining[pod] = None
+
+    def _drain(self, h: float) -> None:
+        """Pods that get no new requests: the expected number in service decays as the
+        requests finish (each within an exponential time of mean E[S]); below 1/2 the pod
+        is empty."""
+        for pod in list(self._draining):
+            if pod in self._backlogs:
+                continue
+            pod.busy *= math.exp(-h / self._service[pod.version].mean_s)
+            if pod.busy < 0.5:
+                pod.busy = 0.0
+                del self._draining[pod]
+                self._drained(pod)
+
+    def _drained(self, pod: Pod) -> None:
+        if pod.busy or pod.waiting or pod.accepting:
+            return
+        drained = pod.drained
+        if drained is not None and not drained.triggered:
+            drained.succeed()
+
+    # -- counting -----------------------------------------------------------------------
+    def _first(self, key: Any, version: str, t: float) -> None:
+        r = self.recorder
+        first = r.first_mirrored_at if _is_mirror(key) else r.first_served_at
+        first.setdefault(version, t)
+
+    def _file(self, b: int, v: int, outcome: int, n: int, key: Any) -> None:
+        if n <= 0:
+            return
+        if _is_mirror(key):  # a shadow copy: its own counters, never a user's error
+            r = self.recorder
+            r.count_mirror_many(b, v, outcome, n)
+            # Compared with the user request it copies, which failed at the rate user
+            # requests fail now: a mismatch when exactly one of the two failed.
+            e_user = self._user_err / self._user_done if self._user_done else None
+            if e_user is None:
+                e_user = self._last_user_error_rate
+            p_mismatch = 1.0 - e_user if outcome else e_user
+            r.shadow_comparisons += n
+            if p_mismatch > 0:
+                r.shadow_mismatches += int(self.rng.binomial(n, min(1.0, p_mismatch)))
+            dup = key == MIRROR_DUP or (isinstance(key, tuple) and key[0] == MIRROR_DUP)
+            if dup and not outcome:
+                r.duplicate_writes += int(self.rng.binomial(n, self.traffic.write_ratio))
+            return
+        self.recorder.count_many(b, v, outcome, n)
+        self._user_done += n
+        if outcome:
+            self._user_err += n
+            self._errors[key] = self._errors.get(key, 0) + n
+
+    def _samples(self, b: int, v: int, values: np.ndarray, key: Any = None) -> None:
+        if v >= self.no_pod or not len(values) or _is_mirror(key):
+            return
+        self._lat_samples.setdefault((b, v), []).append(values)
+        self.recorder.latency_sum_s += float(values.sum())
+
+    def _flush_latency(self, new_bucket: int | None) -> None:
+        """File the latencies counted so far into the recorder's histograms."""
+        r = self.recorder
+        keys = set(self._lat_n) | set(self._lat_samples) | set(self._lat_waited)
+        for b, v in keys:
+            hist = np.zeros(N_BINS, dtype=np.int64)
+            svc = self._service[r.versions[v]]
+            n = self._lat_n.pop((b, v), 0)
+            if n:
+                hist += self.rng.multinomial(n, svc.bins)
+            values = self._lat_samples.pop((b, v), [])
+            for mean, m in self._lat_waited.pop((b, v), {}).items():
+                values.append(self.rng.exponential(mean, m) + svc.dist.sample(self.rng, m))
+            if values:
+                hist += np.bincount(bin_indices(np.concatenate(values)), minlength=N_BINS)
+            r.add_latency(b, v, hist)
+        if new_bucket is not None:
+            self._lat_bucket = new_bucket
+
+    # -- users --------------------------------------------------------------------------
+    def _mask(self, mask: np.ndarray) -> tuple[np.ndarray, float]:
+        w = self._weights
+        weight = float(mask.mean()) if w is None else float(w[mask].sum())
+        return mask, weight
+
+    def _bug_share(self, inside: Any, outside: Any, bug_users: bytearray) -> float:
+        """Share of class ``inside[0]``'s traffic that comes from the bug's users."""
+        if inside not in self._masks:
+            bug = np.frombuffer(bug_users, dtype=np.uint8).astype(bool)
+            cls = self._masks[inside[0]][0]
+            in_cls = np.ones(self._users, dtype=bool) if cls is None else cls
+            self._masks[inside] = self._mask(in_cls & bug)
+            self._masks[outside] = self._mask(in_cls & ~bug)
+        w_cls = self._masks[inside[0]][1]
+        return 0.0 if w_cls <= 0 else self._masks[inside][1] / w_cls
+
+    def _draw_users(self) -> None:
+        """Each user saw an error with probability 1 - Π (1 - w/W)^errors over the classes
+        they belong to; draw them once."""
+        if not self._errors:
+            return
+        users = self._users
+        w = self._weights if self._weights is not None else np.full(users, 1.0 / users)
+        escape = np.zeros(users)  # -log P(no error)
+        for key, errors in self._errors.items():
+            mask, weight = self._masks[key if key in self._masks else ALL]
+            if weight <= 0:
+                continue
+            p = np.minimum(w / weight, 1 - 1e-16)
+            term = -np.log1p(-p) * errors
+            escape += term if mask is None else np.where(mask, term, 0.0)
+        hit = self.rng.random(users) < -np.expm1(-escape)
+        self.recorder.users_with_error.update(np.nonzero(hit)[0].tolist())
+
+
+def _is_mirror(key: Any) -> bool:
+    head = key[0] if isinstance(key, tuple) else key
+    return head in (MIRROR, MIRROR_DUP)
+
+
+def _mean_rate(profile: Profile, t: float, h: float) -> float:
+    """Mean request rate (req/s) over [t, t + h): exact for steps, Simpson for a sine."""
+    if profile.type == "steps":
+        points = sorted({t, *(s.at for s in profile.steps or [] if t < s.at < t + h)})
+        total = 0.0
+        for a, z in zip(points, [*points[1:], t + h], strict=True):
+            total += rate_at(profile, a) * (z - a)
+        return total / h
+    if profile.type == "constant":
+        return profile.rate or 0.0
+    return (rate_at(profile, t) + 4 * rate_at(profile, t + h / 2) + rate_at(profile, t + h)) / 6
