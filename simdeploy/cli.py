@@ -33,7 +33,7 @@ from simdeploy.ci_report import (
 from simdeploy.experiments.compare import Comparison, compare, variants_of
 from simdeploy.experiments.gate import REQUIRE, check_seeds
 from simdeploy.experiments.run_cache import RunCache
-from simdeploy.experiments.sweep import parse_set, sweep
+from simdeploy.experiments.sweep import for_parquet, parse_set, sweep
 from simdeploy.run.simulation import simulate
 from simdeploy.spec.base import ScenarioError, UsageError
 from simdeploy.spec.manifests.importer import import_scenario
@@ -167,6 +167,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     swp.add_argument("--json", action="store_true", help="print a JSON list, one per row")
     swp.add_argument("--csv", metavar="PATH", help="write the table as CSV")
+    swp.add_argument("--parquet", metavar="PATH", help="write the table as Parquet")
     swp.add_argument(
         "--plot", metavar="PNG", help="one field: metric vs values with CI bands; two: heatmaps"
     )
@@ -473,6 +474,7 @@ def _sweep(args: argparse.Namespace, out: Console, err: Console, load: _Loader) 
     sc = load(args.file)
     grid = {**sc.sweep, **grid}  # --set adds to the file's sweep: block, or replaces a path
     csv = _output("--csv", args.csv)
+    parquet = _output("--parquet", args.parquet)
     plot = _output("--plot", args.plot, figure=True)
     if plot is not None and (len(grid) > 2 or args.metric not in SUMMARY_FIELDS):
         what = f"{len(grid)} swept fields" if len(grid) > 2 else f"no summary field {args.metric!r}"
@@ -497,6 +499,8 @@ def _sweep(args: argparse.Namespace, out: Console, err: Console, load: _Loader) 
         )
     if csv is not None:
         _write("--csv", csv, lambda p: table.to_csv(p, index=False))
+    if parquet is not None:
+        _write("--parquet", parquet, lambda p: for_parquet(table).to_parquet(p, index=False))
     if plot is not None:
         from simdeploy.plots_sweep import sweep_figure
 

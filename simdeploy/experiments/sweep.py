@@ -210,3 +210,16 @@ def _run_each(
     """Each job with its record, as it finishes (:func:`.compare.run_each`)."""
     for i, record in run_each(todo, checked_jobs(jobs), _run_one):
         yield todo[i], record
+
+
+def for_parquet(table: pd.DataFrame) -> pd.DataFrame:
+    """``table`` with columns Parquet can type: a column mixing kinds of values (a swept
+    ``maxSurge`` of ``1`` and ``"25%"``; a CI given as a pair) becomes text, as written."""
+    out = table.copy()
+    for col in out.columns:
+        if out[col].dtype != object:
+            continue
+        kinds = {type(v) for v in out[col] if v is not None and v == v}
+        if len(kinds) > 1 or kinds & {list, tuple, dict}:
+            out[col] = [None if v is None else str(v) for v in out[col]]
+    return out

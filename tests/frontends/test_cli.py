@@ -400,3 +400,20 @@ def test_sweep_dask_option_is_checked(tmp_path: Path, capsys) -> None:
     args = ["sweep", str(f), "--set", "service.replicas=2", "--cache", str(tmp_path / "c")]
     assert main([*args, "--dask", "kubernetes"]) == 2
     assert "--dask 'kubernetes': expected 'local' or a scheduler address" in capsys.readouterr().err
+
+
+def test_sweep_writes_parquet_with_mixed_values_as_text(tmp_path: Path, capsys) -> None:
+    import pandas as pd
+
+    f = write(tmp_path, "s.yaml", base_dict(simulation={"duration": "30s"}))
+    out = tmp_path / "out" / "sweep.parquet"
+    path = "service.strategy.rollingUpdate.maxSurge"
+    args = ["sweep", str(f), "--set", f"{path}=1,25%", "--parquet", str(out)]
+    assert main([*args, "--cache", str(tmp_path / "c"), "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    table = pd.read_parquet(out)
+    assert list(table[path]) == ["1", "25%"]  # an int and a percent: kept as written
+    assert list(table.columns) == list(rows[0])
+    assert table["errors"].tolist() == [r["errors"] for r in rows]
+    assert main(["sweep", str(f), "--set", f"{path}=1", "--parquet", str(tmp_path)]) == 2
+    assert "--parquet" in capsys.readouterr().err
