@@ -35,6 +35,11 @@ METRICS: tuple[str, ...] = (
     "mirrored_requests",
     "shadow_mismatches",
     "duplicate_writes",
+    "flag_exposed_users",
+    "flagged_errors",
+    "unflagged_errors",
+    "dark_launch_errors",
+    "kill_to_last_flagged_error_s",
 )
 #: Relative precision of a latency read from the histograms, per plane.
 LATENCY_PRECISION = 0.01

@@ -11,7 +11,6 @@ from typing import Protocol
 
 from simdeploy.spec.database import Database
 from simdeploy.spec.expect import Expect
-from simdeploy.spec.flags import Flag
 from simdeploy.spec.plan import Action
 from simdeploy.spec.service import Service, Strategy
 from simdeploy.spec.settings import Simulation
@@ -36,8 +35,6 @@ class FluidParts(Protocol):
     @property
     def database(self) -> Database | None: ...
     @property
-    def flags(self) -> dict[str, Flag]: ...
-    @property
     def expect(self) -> dict[str, Expect]: ...
 
 
@@ -53,13 +50,6 @@ def fluid_problems(sc: FluidParts) -> list[tuple[tuple[str | int, ...], str]]:
                 ("database",),
                 "the fluid data plane does not model the database (each request's schema "
                 f"access and lock waits); {_USE}",
-            )
-        )
-    if sc.flags:
-        out.append(
-            (
-                ("flags",),
-                f"the fluid data plane does not model feature flags (per-user evaluation); {_USE}",
             )
         )
     if sc.service.balancer.policy == "least_outstanding":

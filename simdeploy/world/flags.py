@@ -12,7 +12,9 @@ last saw (a short history of changes) and of the user's bucket.
 
 from __future__ import annotations
 
+import math
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -33,6 +35,8 @@ class FlagRuntime:
     #: (time, percentage, killed) from t=0 on; the last entry is the current state.
     history: list[tuple[float, float, bool]] = field(default_factory=list)
     killed_at: float | None = None
+    #: Called before the flag changes (the fluid data plane counts the traffic up to then).
+    before_change: Callable[[], None] | None = None
 
     def __post_init__(self) -> None:
         self.buckets = bucket_many(self.key, self.spec.salt or self.key, range(self.users))
@@ -50,6 +54,8 @@ class FlagRuntime:
         )
 
     def set(self, now: float, rollout: float | None = None, kill: bool | None = None) -> None:
+        if self.before_change is not None:
+            self.before_change()
         _, pct, killed = self.history[-1]
         if rollout is not None:
             pct = rollout
@@ -79,15 +85,40 @@ class FlagRuntime:
     def on(self, user: int, pod: Pod, now: float) -> bool:
         if self.versions is not None and pod.version not in self.versions:
             return False
+        pct = self._seen(pod, now)
+        if pct <= 0 or user < 0:
+            return False
+        return pct >= 100 or self.buckets[user] < pct / 100
+
+    def percentage(self, pod: Pod, now: float) -> float:
+        """The rollout percentage ``pod`` acts on at ``now`` (0: off for everyone, killed,
+        or not in this pod's version)."""
+        if self.versions is not None and pod.version not in self.versions:
+            return 0.0
+        return self._seen(pod, now)
+
+    def _seen(self, pod: Pod, now: float) -> float:
         t = self.seen_at(pod, now)
         hist = self.history
         i = len(hist) - 1
         while i > 0 and hist[i][0] > t:
             i -= 1
         _, pct, killed = hist[i]
-        if killed or pct <= 0 or user < 0:
-            return False
-        return pct >= 100 or self.buckets[user] < pct / 100
+        return 0.0 if killed else pct
+
+    def next_change(self, pod: Pod, now: float) -> float:
+        """The next time after ``now`` at which what ``pod`` acts on may change, unless the
+        flag is set again (inf: not before then). Streaming: a change ``delay`` after it was
+        made; polling: the pod's next poll, while it has not seen the last change."""
+        if self.versions is not None and pod.version not in self.versions:
+            return math.inf
+        if self.streaming:
+            later = [t + self.delay for t, _, _ in self.history if t + self.delay > now]
+            return min(later, default=math.inf)
+        if self.seen_at(pod, now) >= self.history[-1][0]:
+            return math.inf
+        phase = self._phase[pod]  # set by seen_at
+        return now + self.interval - ((now - phase) % self.interval)
 
 
 @dataclass

@@ -49,8 +49,14 @@ Per interval:
    interval saw, and a copied write that succeeded against the shared database is a
    duplicate write.
 
+7. **Feature flags**: each pod acts on the percentage it has seen (a streaming delay, its
+   own poll); the requests it serves split by which flags are on for their users (the
+   LaunchDarkly buckets, by traffic weight). A flagged path adds its error rate; a dark
+   launch counts its own failures and never fails the user; exposure is drawn per user
+   like errors; the last flagged error is the latest of the interval's finish times.
+
 Not modelled (refused when the scenario is validated, :mod:`simdeploy.spec.fluid`): the
-database, feature flags, and the ``least_outstanding`` balancer (it sends more requests to
+database, and the ``least_outstanding`` balancer (it sends more requests to
 an endpoint that refuses or fails them at once, which only shows request by request).
 ``users_flipped`` is not measured (NaN).
 """
@@ -74,7 +80,7 @@ if TYPE_CHECKING:
     from simdeploy.spec.traffic import Profile, Traffic
     from simdeploy.world.balancer import Balancer
     from simdeploy.world.database import Database
-    from simdeploy.world.flags import Flags
+    from simdeploy.world.flags import FlagRuntime, Flags
     from simdeploy.world.pod import Pod
     from simdeploy.world.versions import VersionModel
 
@@ -208,6 +214,12 @@ class FluidPlane:
         self._last_user_error_rate = 0.0
         self._pod_key: dict[Pod, Any] = {}  # the class of the requests each pod serves
         self._draining: dict[Pod, None] = {}  # pods finishing what they have in service
+        # Feature flags: each version's flags, user buckets, class splits, exposures.
+        self._flag_sets: dict[str, tuple[FlagRuntime, ...]] = {}
+        self._buckets: dict[str, np.ndarray] = {}
+        self._combo_cache: dict[Any, list[tuple[Any, float, list[tuple[FlagRuntime, float]]]]] = {}
+        self._exposed: dict[Any, int] = {}
+        self._interval_s = 0.0  # the length of the interval being counted
         self._user_err = 0  # user requests' outcomes (this interval)
         self._user_done = 0
         self._errors: dict[Any, int] = {}
@@ -223,6 +235,9 @@ class FluidPlane:
     # -- the seam -------------------------------------------------------------------------
     def start(self) -> None:
         self.balancer.before_change.append(self._changing)
+        if self.flags is not None:
+            for f in self.flags.flags.values():
+                f.before_change = self._changing
         self.env.process(self._clock(self.env))
 
     def _clock(self, env: simpy.Environment) -> Generator[simpy.Event, Any, None]:
@@ -250,7 +265,11 @@ class FluidPlane:
         """End of run: count the last interval, file the latencies, draw the users."""
         self.sync()
         self._flush_latency(None)
-        self._draw_users()
+        r = self.recorder
+        r.users_with_error.update(np.nonzero(self._draw(self._errors))[0].tolist())
+        if self._exposed:
+            exposed = self._draw(self._exposed)
+            r.flag_exposed_users[:] = exposed.astype(np.uint8).tobytes()
 
     def sync(self) -> None:
         """Count the traffic from the last sync up to now, with the state that held."""
@@ -360,6 +379,7 @@ class FluidPlane:
     def _interval(self, t0: float, t1: float) -> None:
         self.intervals += 1
         h = t1 - t0
+        self._interval_s = h
         r = self.recorder
         b = r.bucket(t0 + EPS)
         if b != self._lat_bucket:
@@ -448,10 +468,13 @@ class FluidPlane:
             valid = min([s.at for s in self._profile.steps or [] if s.at > t], default=valid)
         elif self._profile.type == "diurnal":
             valid = t + MAX_INTERVAL_S
+        flags = list(self.flags.flags.values()) if self.flags is not None else []
         for p in shares:
             for when in (p.warm_at, p.unhealthy_at, p.bug_from):
                 if t < when < valid:
                     valid = when
+            for f in flags:  # a flag change reaching the pod (after a delay, or a poll)
+                valid = min(valid, f.next_change(p, t))
             if p not in self._watched:
                 self._watched.add(p)
                 p.watch = self._changing
@@ -482,7 +505,8 @@ class FluidPlane:
                 state = BACKLOG
             else:
                 state = SERVES
-            key = (state, p.version, p.concurrency, shares[p], t >= p.bug_from)
+            views = tuple(pct for _, pct in self._views(p, t))
+            key = (state, p.version, p.concurrency, shares[p], t >= p.bug_from, views)
             by.setdefault(key, []).append(p)
         return [_Class(k[0], pods, k[3]) for k, pods in by.items()]
 
@@ -642,18 +666,107 @@ class FluidPlane:
         return starts[~used]
 
     def _outcomes(self, pod: Pod, k: int, t: float, b: int, key: Any) -> None:
-        """``k`` requests served by pods like ``pod``: ``app_error`` or ok."""
+        """``k`` requests served by pods like ``pod`` at ``t``: ``app_error`` or ok. With
+        feature flags, the requests of the users each flag is on for (by their traffic
+        weight, LaunchDarkly buckets) run the flagged code path: its error rate is added,
+        and a dark launch's errors are counted apart."""
+        views = self._views(pod, t)
+        if not views:
+            errors = self._served(pod, k, t, b, key, 0.0)
+            if self.flags is not None and not _is_mirror(key):
+                self.recorder.unflagged_errors += errors
+            return
+        combos = self._combos(key, views)
+        shares = [share for _, share, _ in combos]
+        total = sum(shares)
+        counts = self.rng.multinomial(k, [x / total for x in shares]) if total > 0 else [k]
+        for (combo_key, _, on), k_c in zip(combos, counts, strict=True):
+            k_c = int(k_c)
+            if not k_c:
+                continue
+            flagged = [f for f, _ in on if not f.spec.dark_launch]
+            dark = [f for f, _ in on if f.spec.dark_launch]
+            extra = sum(f.spec.feature.error_rate for f in flagged)
+            errors = self._served(pod, k_c, t, b, combo_key, extra)
+            for f in dark:  # runs beside the served path; its failures reach no user
+                self.recorder.dark_launch_errors += int(
+                    self.rng.binomial(k_c, f.spec.feature.error_rate)
+                )
+            if _is_mirror(key):
+                continue
+            if on:
+                self._exposed[combo_key] = self._exposed.get(combo_key, 0) + k_c
+            if flagged and errors:
+                r = self.recorder
+                r.flagged_errors += errors
+                # The last of them: the latest of ``errors`` finish times in the interval.
+                last = t + self._interval_s * float(self.rng.random()) ** (1.0 / errors)
+                last += self._service[pod.version].mean_s
+                if r.last_flagged_error_at is None or last > r.last_flagged_error_at:
+                    r.last_flagged_error_at = last
+            elif errors:
+                self.recorder.unflagged_errors += errors
+
+    def _views(self, pod: Pod, t: float) -> list[tuple[FlagRuntime, float]]:
+        """The flags ``pod`` runs with a percentage above 0 at ``t``, with it."""
+        if self.flags is None:
+            return []
+        flags = self._flag_sets.get(pod.version)
+        if flags is None:
+            flags = self._flag_sets[pod.version] = self.flags.for_version(pod.version)
+        out = []
+        for f in flags:
+            pct = f.percentage(pod, t)
+            if pct > 0:
+                out.append((f, pct))
+        return out
+
+    def _combos(
+        self, key: Any, views: list[tuple[FlagRuntime, float]]
+    ) -> list[tuple[Any, float, list[tuple[FlagRuntime, float]]]]:
+        """The users of class ``key`` split by which of the flags are on for them:
+        (class key, share of the class's traffic, the flags on). Masks are kept."""
+        sig = tuple((f.key, pct) for f, pct in views)
+        cached = self._combo_cache.get((key, sig))
+        if cached is not None:
+            return cached
+        base_mask, base_w = self._masks[key if key in self._masks else ALL]
+        users = np.ones(self._users, dtype=bool) if base_mask is None else base_mask
+        out = []
+        for bits in range(2 ** len(views)):
+            mask = users.copy()
+            on = []
+            for i, (f, pct) in enumerate(views):
+                buckets = self._buckets.get(f.key)
+                if buckets is None:
+                    buckets = self._buckets[f.key] = np.asarray(f.buckets)
+                has = buckets < pct / 100 if pct < 100 else np.ones(self._users, dtype=bool)
+                if bits >> i & 1:
+                    mask &= has
+                    on.append((f, pct))
+                else:
+                    mask &= ~has
+            combo_key = (key, "flags", sig, bits)
+            self._masks[combo_key] = self._mask(mask)
+            share = self._masks[combo_key][1] / base_w if base_w > 0 else 0.0
+            out.append((combo_key, share, on))
+        self._combo_cache[(key, sig)] = out
+        return out
+
+    def _served(self, pod: Pod, k: int, t: float, b: int, key: Any, extra_p: float) -> int:
+        """File ``k`` served requests of class ``key``: ``app_error`` at the version's error
+        rate plus ``extra_p``, and its bug for the bug's users. Returns the errors."""
         rng = self.rng
         m = pod.model
         v = pod.vidx
-        base = m.base_error_rate
+        base = min(1.0, m.base_error_rate + extra_p)
         if t >= pod.bug_from and m.bug_error_rate > 0:
             p_bug = min(1.0, base + m.bug_error_rate)
             if m.bug_users is None:
                 errors = int(rng.binomial(k, p_bug))
                 self._file(b, v, rec.I_APP_ERROR, errors, key)
                 self._file(b, v, rec.I_OK, k - errors, key)
-                return
+                return errors
             inside, outside = (key, pod.version, True), (key, pod.version, False)
             share = self._bug_share(inside, outside, m.bug_users)
             kb = int(rng.binomial(k, share))
@@ -662,10 +775,11 @@ class FluidPlane:
             self._file(b, v, rec.I_APP_ERROR, eb, inside)
             self._file(b, v, rec.I_APP_ERROR, en, outside)
             self._file(b, v, rec.I_OK, k - eb - en, key)
-            return
+            return eb + en
         errors = int(rng.binomial(k, base)) if base > 0 else 0
         self._file(b, v, rec.I_APP_ERROR, errors, key)
         self._file(b, v, rec.I_OK, k - errors, key)
+        return errors
 
     def _advance(self, pod: Pod, bl: _Backlog, t: float, h: float) -> None:
         """An overloaded pod over [t, t + h): serve its backlog with the completions of its
@@ -839,23 +953,23 @@ class FluidPlane:
         w_cls = self._masks[inside[0]][1]
         return 0.0 if w_cls <= 0 else self._masks[inside][1] / w_cls
 
-    def _draw_users(self) -> None:
-        """Each user saw an error with probability 1 - Π (1 - w/W)^errors over the classes
-        they belong to; draw them once."""
-        if not self._errors:
-            return
+    def _draw(self, counts: dict[Any, int]) -> np.ndarray:
+        """Which users had at least one of ``counts`` (requests per user class, each from
+        a user of the class by traffic weight): user u escapes them all with probability
+        Π (1 - w_u/W)^count over the classes u belongs to; each user drawn once."""
         users = self._users
+        if not counts:
+            return np.zeros(users, dtype=bool)
         w = self._weights if self._weights is not None else np.full(users, 1.0 / users)
-        escape = np.zeros(users)  # -log P(no error)
-        for key, errors in self._errors.items():
+        escape = np.zeros(users)  # -log P(none)
+        for key, n in counts.items():
             mask, weight = self._masks[key if key in self._masks else ALL]
             if weight <= 0:
                 continue
             p = np.minimum(w / weight, 1 - 1e-16)
-            term = -np.log1p(-p) * errors
+            term = -np.log1p(-p) * n
             escape += term if mask is None else np.where(mask, term, 0.0)
-        hit = self.rng.random(users) < -np.expm1(-escape)
-        self.recorder.users_with_error.update(np.nonzero(hit)[0].tolist())
+        return self.rng.random(users) < -np.expm1(-escape)
 
 
 def _is_mirror(key: Any) -> bool:

@@ -122,7 +122,6 @@ def test_a_bug_of_some_users_hits_only_them() -> None:
 
 REFUSED = {
     "database": "scenarios/lock-queue.yaml",
-    "flags": "scenarios/flag-ramp.yaml",
 }
 
 
@@ -331,3 +330,23 @@ def test_refuses_least_outstanding() -> None:
             "scenarios/recreate.yaml",
             {"service.balancer.policy": "least_outstanding", "simulation.dataPlane": "fluid"},
         )
+
+
+def test_a_flag_is_on_for_its_buckets_share_of_users() -> None:
+    # 30% rollout to uniform users: about 30% of requests run the flagged path (error rate
+    # 1), the users exposed are those whose bucket is under 0.3 and who made a request.
+    sc = Scenario.parse(
+        {
+            "service": {"version": "v1", "replicas": 2},
+            "traffic": {"rate": 200, "users": 2000},
+            "versions": {"v1": {}},
+            "flags": {"f": {"rollout": 30, "feature": {"errorRate": 1.0}}},
+            "simulation": {"duration": "60s", "dataPlane": "fluid"},
+        }
+    )
+    rec = simulate(sc).record
+    assert rec["error_rate"] == pytest.approx(0.3, abs=0.02)
+    assert rec["flagged_errors"] == rec["errors"] and rec["unflagged_errors"] == 0
+    # 12,000 requests over 2,000 users: nearly every user with the flag on made one.
+    assert 550 <= rec["flag_exposed_users"] <= 620
+    assert rec["users_affected"] <= rec["flag_exposed_users"]
