@@ -7,6 +7,7 @@
 """
 
 from simdeploy.experiments.compare import compare, replicate
+from simdeploy.experiments.policy import policy
 from simdeploy.experiments.sweep import sweep
 from simdeploy.run.result import Result
 from simdeploy.run.simulation import simulate
@@ -20,6 +21,7 @@ __all__ = [
     "UsageError",
     "compare",
     "load_scenario",
+    "policy",
     "replicate",
     "simulate",
     "sweep",

@@ -32,6 +32,7 @@ from simdeploy.ci_report import (
 )
 from simdeploy.experiments.compare import Comparison, compare, variants_of
 from simdeploy.experiments.gate import REQUIRE, check_seeds
+from simdeploy.experiments.policy import checked_regressions, policy
 from simdeploy.experiments.run_cache import RunCache
 from simdeploy.experiments.sweep import for_parquet, parse_set, sweep
 from simdeploy.run.simulation import simulate
@@ -182,6 +183,35 @@ def _parser() -> argparse.ArgumentParser:
         "--resume", action="store_true", help="read the runs the cache holds instead of rerunning"
     )
 
+    pol = sub.add_parser(
+        "policy",
+        parents=[reads],
+        help="how often the rollout policy rolls back releases of each regression, how fast",
+    )
+    pol.add_argument("file")
+    pol.add_argument(
+        "--regressions",
+        default="0,0.005,0.01,0.02,0.05",
+        metavar="R1,R2",
+        help="added error rates (or service-time factors - 1, --kind latency), each in [0, 1)",
+    )
+    pol.add_argument(
+        "--seeds", type=_int_arg(2, MAX_SEEDS), default=20, help="runs per regression (>= 2)"
+    )
+    pol.add_argument("--kind", choices=["errors", "latency", "both"], default="errors")
+    pol.add_argument("--jobs", type=_int_arg(1), default=1, help="local worker processes")
+    pol.add_argument(
+        "--data-plane",
+        choices=["auto", "requests", "fluid"],
+        default="auto",
+        help="auto: the fluid data plane when it accepts the scenario",
+    )
+    pol.add_argument("--json", action="store_true", help="print a JSON list, one per regression")
+    pol.add_argument("--csv", metavar="PATH", help="write the table as CSV")
+    pol.add_argument(
+        "--plot", metavar="PNG", help="P(rollback) vs regression (95% CI) and time to detect"
+    )
+
     imp = sub.add_parser(
         "import",
         parents=[reads],
@@ -218,6 +248,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _import(args, out, err)
         if args.command == "sweep":
             return _sweep(args, out, err, load)
+        if args.command == "policy":
+            return _policy(args, out, err, load)
         if args.command == "validate":
             return _validate(args.files, out, err, load)
         if args.command == "run":
@@ -463,6 +495,72 @@ def _compare_table(comparison: Comparison, records: list[dict[str, Any]]) -> Tab
             cells.append(_mean_cell(rec.get(col), None if ci is None else (ci[1] - ci[0]) / 2, col))
         table.add_row(*cells)
     return table
+
+
+def _policy(args: argparse.Namespace, out: Console, err: Console, load: _Loader) -> int:
+    """One row per regression: how often the policy rolled back, how fast, at what cost."""
+    regressions = []
+    for text in args.regressions.split(","):
+        try:
+            regressions.append(float(text))
+        except ValueError:
+            raise UsageError([f"--regressions: {text!r} is not a number"]) from None
+    checked_regressions(regressions)
+    csv = _output("--csv", args.csv)
+    plot = _output("--plot", args.plot, figure=True)
+    sc = load(args.file)
+    table = policy(sc, regressions, args.seeds, args.kind, args.jobs, args.data_plane)
+    if csv is not None:
+        _write("--csv", csv, lambda p: table.to_csv(p, index=False))
+    if plot is not None:
+        from simdeploy.plots_policy import policy_figure
+
+        _save_figure(plot, lambda: policy_figure(table, args.kind))
+    if args.json:
+        print(table.to_json(orient="records"))
+        return EXIT_OK
+    title = f"policy of {sc.name}: {args.seeds} runs per regression ({args.kind})"
+    view = Table(title=Text(title))
+    for col in (
+        "regression",
+        "p_rollback",
+        "95% CI",
+        "p_promote",
+        "detect (median)",
+        "detect (p90)",
+        "users_affected",
+        "errors",
+        "extra_cost",
+    ):
+        view.add_column(col, justify="right")
+    for row in table.to_dict(orient="records"):
+        lo, hi = row["p_rollback_ci95"]
+        view.add_row(
+            Text(f"{row['regression']:g}"),
+            Text(f"{row['p_rollback']:.2f}"),
+            Text(f"[{lo:.2f}, {hi:.2f}]"),
+            Text(f"{row['p_promote']:.2f}"),
+            Text(_seconds(row["time_to_detect_s"])),
+            Text(_seconds(row["time_to_detect_s_p90"])),
+            Text(_mean_cell(row["users_affected"], row["users_affected_ci95"], "users_affected")),
+            Text(_mean_cell(row["errors"], row["errors_ci95"], "errors")),
+            Text("-" if row["extra_cost"] is None else f"{row['extra_cost']:.3g}"),
+        )
+    out.print(view)
+    if table["p_rollback"].iloc[0] > 0 and float(regressions[0]) == 0:
+        err.print(
+            Text(
+                "simdeploy: note: regression 0 is a release identical to the old version: "
+                "its rollbacks are false alarms"
+            )
+        )
+    return EXIT_OK
+
+
+def _seconds(value: object) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "-"
+    return f"{float(value):.1f} s"
 
 
 def _sweep(args: argparse.Namespace, out: Console, err: Console, load: _Loader) -> int:

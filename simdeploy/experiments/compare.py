@@ -47,7 +47,8 @@ def variants_of(scenario: Scenario) -> dict[str, Scenario]:
     return {name: scenario.with_strategy(s, name) for name, s in scenario.compare.items()}
 
 
-def _run(args: tuple[Scenario, int]) -> Result:
+def run_one(args: tuple[Scenario, int]) -> Result:
+    """One run of (scenario, seed); module-level, so local processes can run it."""
     scenario, seed = args
     return simulate(scenario, seed=seed)
 
@@ -70,7 +71,7 @@ def _run_all(
     jobs_list: list[tuple[Scenario, int]], jobs: int, on_progress: Progress | None
 ) -> list[Result]:
     results: list[Result | None] = [None] * len(jobs_list)
-    for done, (i, result) in enumerate(run_each(jobs_list, jobs, _run), start=1):
+    for done, (i, result) in enumerate(run_each(jobs_list, jobs, run_one), start=1):
         results[i] = result
         if on_progress:
             on_progress(done, len(jobs_list))

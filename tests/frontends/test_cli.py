@@ -417,3 +417,23 @@ def test_sweep_writes_parquet_with_mixed_values_as_text(tmp_path: Path, capsys) 
     assert table["errors"].tolist() == [r["errors"] for r in rows]
     assert main(["sweep", str(f), "--set", f"{path}=1", "--parquet", str(tmp_path)]) == 2
     assert "--parquet" in capsys.readouterr().err
+
+
+def test_policy_prints_a_row_per_regression_and_checks_its_input(tmp_path: Path, capsys) -> None:
+    f = "scenarios/canary-analysis.yaml"
+    png = tmp_path / "oc.png"
+    args = ["policy", f, "--regressions", "0,0.05", "--seeds", "2"]
+    assert main([*args, "--json", "--plot", str(png)]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert [r["regression"] for r in rows] == [0, 0.05]
+    assert set(rows[0]) >= {"p_rollback", "p_rollback_ci95", "p_promote", "time_to_detect_s"}
+    assert rows[1]["p_rollback"] == 1.0 and png.stat().st_size > 0
+    assert main(["policy", f, "--regressions", "0,1.5"]) == 2
+    assert main(["policy", f, "--regressions", "0,x"]) == 2
+    assert main(["policy", f, "--seeds", "1"]) == 2
+    assert main(["policy", "scenarios/recreate.yaml", "--seeds", "2"]) == 2
+    err = capsys.readouterr().err
+    assert "regressions[1]: 1.5 is outside [0, 1)" in err
+    assert "--regressions: 'x' is not a number" in err
+    assert "can never roll a release back" in err
+    assert "Traceback" not in err

@@ -1,0 +1,226 @@
+"""Is a rollout policy any good? Its operating characteristics, by replication.
+
+A canary policy is a statistical test: it can roll back a good release (a false alarm) and
+promote a bad one (a miss), and it takes time to decide. :func:`policy` runs the scenario's
+own policy (Argo analysis, Flagger checks, blue/green pre/post-promotion analysis, an SLO
+alert, a shadow comparison) against a family of releases of the new version: regression 0
+is a release identical to the old version; each other adds that error rate for all users
+(``kind="errors"``; it replaces whatever error rate or bug the file gives the new
+version), or multiplies its service time by 1 + regression (``"latency"``), or both.
+
+Per regression: ``p_rollback`` with its Wilson 95% interval, ``p_promote``,
+``time_to_detect_s`` (median and p90 over the runs that rolled back), ``users_affected``
+and ``errors`` (mean and 95% CI half-width) and ``extra_cost``. The regression-0 row is the
+false-rollback rate; the others are the power curve. Seeds are shared across regressions
+(common random numbers), so the rows differ by the release, not by the traffic.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+from collections.abc import Sequence
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from simdeploy.experiments.agreement import on_plane
+from simdeploy.experiments.compare import (
+    checked_jobs,
+    checked_seeds,
+    mean_ci95,
+    run_each,
+    run_one,
+)
+from simdeploy.rules.proportions import wilson
+from simdeploy.run.simulation import checked_scenario
+from simdeploy.spec.base import ScenarioError, UsageError
+from simdeploy.spec.scenario import Scenario
+from simdeploy.spec.service import Strategy
+
+Kind = Literal["errors", "latency", "both"]
+KINDS: tuple[str, ...] = ("errors", "latency", "both")
+#: The columns of a policy table, in order.
+COLUMNS: tuple[str, ...] = (
+    "regression",
+    "p_rollback",
+    "p_rollback_ci95",
+    "p_promote",
+    "time_to_detect_s",
+    "time_to_detect_s_p90",
+    "users_affected",
+    "users_affected_ci95",
+    "errors",
+    "errors_ci95",
+    "extra_cost",
+    "runs",
+)
+
+
+def new_version(scenario: Scenario) -> str:
+    """The version the plan deploys (its first ``deploy``); :class:`UsageError` if none."""
+    for action in scenario.plan:
+        if action.action == "deploy" and action.version:
+            return action.version
+    raise UsageError(["plan: no deploy action, so there is no release for a policy to judge"])
+
+
+def triggers(scenario: Scenario) -> list[str]:
+    """What in ``scenario`` can roll a release back on its own (paths, for messages)."""
+    out = []
+    if scenario.rollback.slo_alert is not None:
+        out.append("rollback.sloAlert")
+    strategies = [("service.strategy", scenario.service.strategy)]
+    strategies += [
+        (f"plan[{i}].strategy", a.strategy) for i, a in enumerate(scenario.plan) if a.strategy
+    ]
+    for path, st in strategies:
+        out += [f"{path}.{what}" for what in _strategy_triggers(st)]
+    return out
+
+
+def _strategy_triggers(st: Strategy) -> list[str]:
+    out = []
+    if st.canary is not None:
+        c = st.canary
+        if c.analysis is not None:
+            out.append("canary.analysis")
+        for i, step in enumerate(c.steps):
+            if step.analysis is not None:
+                out.append(f"canary.steps[{i}].analysis")
+            if step.experiment is not None and step.experiment.analyses:
+                out.append(f"canary.steps[{i}].experiment.analyses")
+    if st.blue_green is not None:
+        bg = st.blue_green
+        if bg.pre_promotion_analysis is not None:
+            out.append("blueGreen.prePromotionAnalysis")
+        if bg.post_promotion_analysis is not None:
+            out.append("blueGreen.postPromotionAnalysis")
+    if st.flagger is not None and not st.flagger.skip_analysis:
+        a = st.flagger.analysis
+        if a.metrics or a.webhooks:
+            out.append("flagger.analysis")
+    if st.shadow is not None and st.shadow.analysis is not None:
+        out.append("shadow.analysis")
+    return out
+
+
+def release(scenario: Scenario, regression: float, kind: Kind = "errors") -> Scenario:
+    """``scenario`` with its new version replaced by a release of ``regression``."""
+    version = new_version(scenario)
+    data = scenario.model_dump(by_alias=True, exclude_unset=True, warnings=False)
+    for key in ("manifests", "sweep", "compare", "expect"):
+        data.pop(key, None)
+    old = scenario.versions[version]
+    spec = dict(data["versions"][version])
+    if kind in ("errors", "both"):
+        spec.pop("bug", None)
+        spec["errorRate"] = regression
+    if kind in ("latency", "both"):
+        spec["serviceTime"] = _slower(old.service_time.model_dump(exclude_none=True), regression)
+    data["versions"][version] = spec
+    return Scenario.parse(data, source=scenario.name)
+
+
+def _slower(dist: dict[str, Any], regression: float) -> dict[str, Any]:
+    """A service-time distribution with every duration × (1 + regression)."""
+    out = dict(dist)
+    for key in ("value", "mean", "low", "high", "p99"):
+        if out.get(key) is not None:
+            out[key] = out[key] * (1.0 + regression)
+    return out
+
+
+def checked_regressions(regressions: object) -> list[float]:
+    """The regressions as floats in [0, 1); :class:`UsageError` naming each bad one."""
+    if isinstance(regressions, str | bytes) or not isinstance(regressions, Sequence):
+        raise UsageError(["regressions: expected a list of numbers in [0, 1)"])
+    if not regressions:
+        raise UsageError(["regressions: expected at least one number in [0, 1)"])
+    out, problems = [], []
+    for i, r in enumerate(regressions):
+        if isinstance(r, bool) or not isinstance(r, int | float) or not math.isfinite(r):
+            problems.append(f"regressions[{i}]: expected a number in [0, 1), got {r!r}")
+        elif not 0 <= r < 1:
+            problems.append(f"regressions[{i}]: {r:g} is outside [0, 1)")
+        else:
+            out.append(float(r))
+    if problems:
+        raise UsageError(problems)
+    return out
+
+
+def policy(
+    scenario: Scenario,
+    regressions: Sequence[float] = (0.0, 0.005, 0.01, 0.02, 0.05),
+    seeds: int | Sequence[int] = 20,
+    kind: Kind = "errors",
+    jobs: int = 1,
+    data_plane: Literal["auto", "requests", "fluid"] = "auto",
+) -> pd.DataFrame:
+    """The operating characteristics of ``scenario``'s rollout policy: one row per
+    regression (:data:`COLUMNS`).
+
+    ``data_plane``: ``auto`` runs on the fluid data plane when it accepts the scenario
+    (many runs: the point of it), else as the file says; ``requests`` or ``fluid`` force one.
+    Raises :class:`UsageError` for a bad argument, a scenario without a deploy or without
+    any rollback trigger, or fewer than 2 seeds; :class:`ScenarioError` when ``fluid`` is
+    forced on a scenario the fluid plane refuses."""
+    scenario = checked_scenario(scenario)
+    if data_plane not in ("auto", "requests", "fluid"):
+        raise UsageError([f"data_plane: expected auto, requests or fluid, got {data_plane!r}"])
+    if data_plane == "auto":
+        with contextlib.suppress(ScenarioError):
+            scenario = on_plane(scenario, "fluid")
+    else:
+        scenario = on_plane(scenario, data_plane)
+    regs = checked_regressions(list(regressions))
+    if kind not in KINDS:
+        raise UsageError([f"kind: expected one of {', '.join(KINDS)}, got {kind!r}"])
+    seed_list = checked_seeds(seeds, scenario)
+    if len(seed_list) < 2:
+        raise UsageError(["seeds: a policy needs at least 2 seeds per regression"])
+    new_version(scenario)
+    if not triggers(scenario):
+        raise UsageError(
+            [
+                "the scenario's policy can never roll a release back (no analysis, Flagger "
+                "checks, SLO alert or shadow comparison): its false-rollback rate would be 0 "
+                "and its power 0 by construction"
+            ]
+        )
+    releases = [release(scenario, r, kind) for r in regs]
+    jobs_list = [(sc, s) for sc in releases for s in seed_list]
+    results: list[Any] = [None] * len(jobs_list)
+    for i, result in run_each(jobs_list, checked_jobs(jobs), run_one):
+        results[i] = result
+    rows = []
+    n = len(seed_list)
+    for j, r in enumerate(regs):
+        runs = results[j * n : (j + 1) * n]
+        rows.append(_row(r, [run.record for run in runs]))
+    return pd.DataFrame(rows, columns=list(COLUMNS))
+
+
+def _row(regression: float, records: list[dict[str, Any]]) -> dict[str, Any]:
+    n = len(records)
+    rolled = [rec for rec in records if rec["outcome"] == "rolled_back"]
+    promoted = sum(1 for rec in records if rec["outcome"] == "completed")
+    detect = [rec["time_to_detect_s"] for rec in rolled if rec["time_to_detect_s"] is not None]
+    row: dict[str, Any] = {
+        "regression": regression,
+        "p_rollback": len(rolled) / n,
+        "p_rollback_ci95": list(wilson(len(rolled), n)),
+        "p_promote": promoted / n,
+        "time_to_detect_s": float(np.median(detect)) if detect else None,
+        "time_to_detect_s_p90": float(np.quantile(detect, 0.9)) if detect else None,
+        "runs": n,
+    }
+    for metric in ("users_affected", "errors"):
+        mean, ci = mean_ci95([float(rec[metric]) for rec in records])
+        row[metric] = mean
+        row[f"{metric}_ci95"] = None if ci is None or mean is None else (ci[1] - ci[0]) / 2
+    costs = [rec["extra_cost"] for rec in records if rec["extra_cost"] is not None]
+    row["extra_cost"] = float(np.mean(costs)) if costs else None
+    return row

@@ -1,0 +1,84 @@
+"""simdeploy.policy: a rollout policy's operating characteristics by replication."""
+
+from __future__ import annotations
+
+import pytest
+
+from simdeploy import Scenario, load_scenario, policy
+from simdeploy.experiments.policy import COLUMNS, release, triggers
+from simdeploy.spec.base import UsageError
+
+
+@pytest.fixture(scope="module")
+def canary() -> Scenario:
+    return load_scenario("scenarios/canary-analysis.yaml")
+
+
+def test_a_release_replaces_the_new_versions_errors(canary: Scenario) -> None:
+    # canary-analysis.yaml gives v2 a bug (5% errors): the family replaces it.
+    r = release(canary, 0.02)
+    assert r.versions["v2"].bug is None and r.versions["v2"].error_rate == 0.02
+    assert r.versions["v1"] == canary.versions["v1"]
+    slow = release(canary, 0.5, "latency")
+    assert slow.versions["v2"].service_time.mean == pytest.approx(0.06)  # 40 ms × 1.5
+    assert slow.versions["v2"].bug == canary.versions["v2"].bug
+    both = release(canary, 0.5, "both")
+    assert both.versions["v2"].error_rate == 0.5 and both.versions["v2"].bug is None
+
+
+def test_triggers_name_what_can_roll_back(canary: Scenario) -> None:
+    assert triggers(canary) == ["plan[0].strategy.canary.analysis"]
+    assert triggers(load_scenario("scenarios/rolling-bad-release.yaml")) == ["rollback.sloAlert"]
+    assert triggers(load_scenario("scenarios/recreate.yaml")) == []
+
+
+def test_operating_characteristic_of_the_bundled_canary(canary: Scenario) -> None:
+    # A good release is never rolled back (its analysis needs 99% success); 5% errors are
+    # caught every time, within the first measurement that has its 30 s of data.
+    table = policy(canary, [0.0, 0.05], seeds=4)
+    assert list(table.columns) == list(COLUMNS)
+    good, bad = table.iloc[0], table.iloc[1]
+    assert good["p_rollback"] == 0.0 and good["p_promote"] == 1.0
+    assert good["p_rollback_ci95"][0] == 0.0 and 0.3 < good["p_rollback_ci95"][1] < 0.6
+    assert good["errors"] == 0
+    assert bad["p_rollback"] == 1.0 and bad["p_promote"] == 0.0
+    assert (
+        0 < bad["time_to_detect_s"] <= 60 and bad["time_to_detect_s_p90"] >= bad["time_to_detect_s"]
+    )
+    assert bad["errors"] > 0 and bad["users_affected"] > 0
+
+
+def test_the_fluid_plane_is_used_where_it_is_allowed(canary: Scenario) -> None:
+    # auto: fluid (the scenario allows it); requests: the file's plane. Same policy answer.
+    fluid = policy(canary, [0.05], seeds=2)
+    requests = policy(canary, [0.05], seeds=2, data_plane="requests")
+    assert fluid["p_rollback"].iloc[0] == requests["p_rollback"].iloc[0] == 1.0
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"regressions": [1.0]}, "regressions[0]: 1 is outside [0, 1)"),
+        ({"regressions": [-0.1, 0.5]}, "regressions[0]: -0.1 is outside [0, 1)"),
+        ({"regressions": [float("nan")]}, "regressions[0]: expected a number in [0, 1)"),
+        ({"regressions": []}, "regressions: expected at least one number"),
+        ({"seeds": 1}, "seeds: a policy needs at least 2 seeds"),
+        ({"kind": "memory"}, "kind: expected one of errors, latency, both"),
+        ({"data_plane": "quantum"}, "data_plane: expected auto, requests or fluid"),
+    ],
+)
+def test_bad_arguments(canary: Scenario, kwargs: dict[str, object], message: str) -> None:
+    with pytest.raises(UsageError) as err:
+        policy(canary, **kwargs)  # type: ignore[arg-type]
+    assert any(line.startswith(message) for line in err.value.errors), err.value.errors
+
+
+def test_a_policy_that_can_never_roll_back_is_refused() -> None:
+    with pytest.raises(UsageError, match="can never roll a release back"):
+        policy(load_scenario("scenarios/recreate.yaml"), [0.0], seeds=2)
+
+
+def test_a_scenario_without_a_deploy_is_refused() -> None:
+    sc = Scenario.parse({"service": {"version": "v1"}, "versions": {"v1": {}}})
+    with pytest.raises(UsageError, match="no deploy action"):
+        policy(sc, [0.0], seeds=2)
