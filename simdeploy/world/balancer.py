@@ -272,8 +272,8 @@ class Balancer:
         eps = g.eps
         if not eps:
             return None
-        g.rr = (g.rr + 1) % len(eps)
-        return eps[g.rr]
+        g.rr = rr = (g.rr + 1) % len(eps)
+        return eps[rr]
 
     def _random(self, g: _Group) -> Pod | None:
         eps = g.eps

@@ -1,9 +1,11 @@
 """The request-level data plane: arrivals, users, queueing at pods, outcomes.
 
 A request is not a SimPy process. Arrivals are drawn in numpy batches (inter-arrival
-gaps, user ids, read/write) and each one is a single ``Timeout`` whose callback routes
-it; a request that gets a worker costs one more ``Timeout`` (its completion). Nothing
-per request outlives its outcome: outcomes go to the recorder's counters.
+gaps, user ids, read/write) and each one is an event on SimPy's queue whose callback
+routes it (or, when nothing else is due before it, is routed at once by the callback of
+the arrival before it); a request that gets a worker is itself the event of its
+completion. Nothing per request outlives its outcome: outcomes go to the recorder's
+counters.
 
 The data plane only reads the balancer's routing table and the pods' states, and
 writes outcomes to the recorder; it never changes the control plane.
@@ -17,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import simpy
-from simpy.events import Timeout
+from simpy.events import NORMAL
 
 from simdeploy.world import recorder as rec
 from simdeploy.world.balancer import Mirror
@@ -38,22 +40,30 @@ class Request:
     ``mirror`` is the mirror rule a shadow copy was made under (None for a user request;
     its outcome never reaches a user); ``pair`` links a user request and its shadow copy
     so their outcomes can be compared.
+
+    In service, a request is its own completion event: :meth:`DataPlane._start` puts it on
+    SimPy's queue with ``env.schedule``, which is all a ``Timeout`` does, minus an object
+    per request. SimPy's loop reads ``callbacks`` and ``_ok`` (a completion never fails).
     """
 
     __slots__ = (
         "access",
         "alive",
         "bucket",
+        "callbacks",
         "dark",
         "feature_p",
         "flagged",
         "holding",
         "mirror",
         "pair",
+        "pod",
         "t",
         "user",
         "write",
     )
+
+    _ok = True  # as SimPy's loop reads it: the completion event succeeded
 
     def __init__(
         self,
@@ -77,6 +87,7 @@ class Request:
         self.flagged = False
         self.feature_p = 0.0
         self.dark: tuple[FlagRuntime, ...] = ()
+        # ``pod`` and ``callbacks`` are set when it starts service (DataPlane._start).
 
 
 #: The "mirror rule" of synthetic requests (smoke tests): not users, no side effects.
@@ -126,6 +137,15 @@ def arrivals(
     matters there: after a last step of rate 0 every candidate is dropped, and without it
     the search for the next arrival would never end.
     """
+    for gaps, users, writes in arrival_batches(profile, spec, rng, end_s):
+        yield from zip(gaps, users, writes, strict=True)
+
+
+def arrival_batches(
+    profile: Profile, spec: Traffic, rng: np.random.Generator, end_s: float = math.inf
+) -> Iterator[tuple[list[float], list[int], list[bool]]]:
+    """The arrivals of :func:`arrivals` a batch of draws at a time: (gaps in s, users,
+    writes), three lists of one length, never empty."""
     peak = peak_rate(profile)
     if peak <= 0:
         return
@@ -137,25 +157,39 @@ def arrivals(
     t = 0.0
     pending = 0.0
     while True:
-        gaps = rng.exponential(1.0 / peak, BATCH)
+        gaps = rng.exponential(1.0 / peak, BATCH).tolist()
         if spec.user_distribution == "zipf":
-            users = np.searchsorted(cdf, rng.random(BATCH), side="right")
-            users = np.minimum(users, spec.users - 1)
+            users_a = np.searchsorted(cdf, rng.random(BATCH), side="right")
+            users = np.minimum(users_a, spec.users - 1).tolist()
         else:
-            users = rng.integers(0, spec.users, BATCH)
-        writes = rng.random(BATCH) < spec.write_ratio
-        keep = None if constant else rng.random(BATCH)
-        for i, (gap, user, write) in enumerate(
-            zip(gaps.tolist(), users.tolist(), writes.tolist(), strict=True)
-        ):
+            users = rng.integers(0, spec.users, BATCH).tolist()
+        writes = (rng.random(BATCH) < spec.write_ratio).tolist()
+        if constant:  # every candidate is kept: the batch as drawn, up to the end
+            for i, gap in enumerate(gaps):
+                t += gap
+                if t >= end_s:
+                    if i:
+                        yield gaps[:i], users[:i], writes[:i]
+                    return
+            yield gaps, users, writes
+            continue
+        keep = rng.random(BATCH).tolist()
+        kept: tuple[list[float], list[int], list[bool]] = ([], [], [])
+        for i, gap in enumerate(gaps):
             t += gap
             pending += gap
             if t >= end_s:
+                if kept[0]:
+                    yield kept
                 return
-            if keep is not None and keep[i] * peak >= rate_at(profile, t):
+            if keep[i] * peak >= rate_at(profile, t):
                 continue
-            yield pending, user, write
+            kept[0].append(pending)
+            kept[1].append(users[i])
+            kept[2].append(writes[i])
             pending = 0.0
+        if kept[0]:
+            yield kept
 
 
 class DataPlane:
@@ -176,43 +210,81 @@ class DataPlane:
         self.timeout_s = traffic.timeout
         self.end_s = end_s
         self.no_pod = len(recorder.versions)
-        self._arrivals = arrivals(traffic.rate_profile, traffic, rng, end_s)
+        self._batches = arrival_batches(traffic.rate_profile, traffic, rng, end_s)
+        #: The current batch of arrivals (gaps in s); ``_i`` indexes the next one.
+        self._gaps: list[float] = []
+        self._users: list[int] = []
+        self._writes: list[bool] = []
+        self._i = 0
         self.db: Database | None = None
         self.flags: Flags | None = None
         self._flag_sets: dict[str, tuple[FlagRuntime, ...]] = {}
+        #: The next arrival's event (one, scheduled again for each arrival).
+        self._arrival = simpy.Event(env)
+        self._arrival._ok, self._arrival._value = True, None  # what Event.succeed() sets
+        self._arrival_callbacks = [self._on_arrival]
+        #: The callbacks of every completion (a served :class:`Request` is its own event).
+        self._done_callbacks = [self._on_done]
 
     def start(self) -> None:
-        self._schedule_next()
+        if self._i == len(self._gaps) and not self._refill():
+            return
+        gap = self._gaps[self._i]
+        if self.env.now + gap < self.end_s:
+            self._schedule_arrival(gap)
 
     def finish(self) -> None:
         """End of run: nothing left to file (every outcome was counted as it happened)."""
 
-    def _schedule_next(self) -> None:
-        nxt = next(self._arrivals, None)
-        if nxt is None:
-            return
-        gap, user, write = nxt
-        if self.env.now + gap >= self.end_s:
-            return
-        ev = Timeout(self.env, gap, (user, write))
-        ev.callbacks.append(self._on_arrival)
+    def _refill(self) -> bool:
+        """Take the next batch of arrivals; False when there is none."""
+        batch = next(self._batches, None)
+        if batch is None:
+            return False
+        self._gaps, self._users, self._writes = batch
+        self._i = 0
+        return True
+
+    def _schedule_arrival(self, gap: float) -> None:
+        arrival = self._arrival
+        arrival.callbacks = self._arrival_callbacks
+        self.env.schedule(arrival, NORMAL, gap)
 
     def _on_arrival(self, ev: simpy.Event) -> None:
-        user, write = ev.value
-        now = self.env.now
+        """Route the arrival due now (and its shadow copy, if mirrored), then, at once,
+        each next one that is due strictly before every queued event: SimPy would pop it
+        next anyway, so routing it here changes nothing (its clock is set as its loop
+        would set it, and the events queued later keep their order, their ids only ever
+        grow). Schedule the first one that is not."""
+        env = self.env
         bal = self.balancer
-        b = self.recorder.arrival(now)
-        req = Request(now, b, user, write)
-        mirror = bal.routing.mirror
-        if (
-            mirror is not None
-            and (not mirror.reads_only or not write)
-            and (mirror.share >= 1.0 or bal.uniform() < mirror.share)
-        ):
-            req.pair = Pair()
-            self._admit(bal.pick_mirror(), Request(now, b, user, write, mirror, req.pair))
-        self._admit(bal.route(user), req)
-        self._schedule_next()
+        count_arrival, route, admit = self.recorder.arrival, bal.route, self._admit
+        now = env.now
+        while True:
+            i = self._i
+            self._i = i + 1
+            user, write = self._users[i], self._writes[i]
+            b = count_arrival(now)
+            req = Request(now, b, user, write)
+            mirror = bal.routing.mirror
+            if (
+                mirror is not None
+                and (not mirror.reads_only or not write)
+                and (mirror.share >= 1.0 or bal.uniform() < mirror.share)
+            ):
+                req.pair = Pair()
+                admit(bal.pick_mirror(), Request(now, b, user, write, mirror, req.pair))
+            admit(route(user), req)
+            if self._i == len(self._gaps) and not self._refill():
+                return
+            gap = self._gaps[self._i]
+            t = now + gap  # the float env.schedule would compute
+            if t >= self.end_s:
+                return
+            if t >= env.peek():
+                self._schedule_arrival(gap)
+                return
+            env._now = now = t  # SimPy's clock, set as its loop sets it when it pops an event
 
     def _admit(self, pod: Pod | None, req: Request) -> None:
         """A request reaches ``pod`` (or no pod): fail it at once, serve it, or queue it."""
@@ -248,12 +320,8 @@ class DataPlane:
         if req.holding and req.access is not None and self.db is not None:
             req.holding = False
             self.db.unhold(req.access)
-        if req.mirror is SYNTHETIC:
-            self.recorder.count_synthetic(req.bucket, v, outcome)
-        elif req.mirror is not None:
-            dup = req.write and outcome == rec.I_OK and not req.mirror.separate_database
-            self.recorder.count_mirror(req.bucket, v, outcome, dup)
-        else:
+        mirror = req.mirror
+        if mirror is None:
             r = self.recorder
             r.count(req.bucket, v, outcome, latency_s, req.user)
             if outcome:
@@ -264,6 +332,11 @@ class DataPlane:
                     r.unflagged_errors += 1
                 if self.db is not None:
                     r.phase_errors[self.db.phase] = r.phase_errors.get(self.db.phase, 0) + 1
+        elif mirror is SYNTHETIC:
+            self.recorder.count_synthetic(req.bucket, v, outcome)
+        else:
+            dup = req.write and outcome == rec.I_OK and not mirror.separate_database
+            self.recorder.count_mirror(req.bucket, v, outcome, dup)
         pair = req.pair
         if pair is not None:
             if req.mirror is not None:
@@ -298,20 +371,26 @@ class DataPlane:
     def _serve(self, pod: Pod, req: Request) -> None:
         pod.busy += 1
         pod.in_flight.add(req)
-        if req.access is not None:
-            assert self.db is not None
-            locks = self.db.blocking(req.access)
-            if locks is not None:
-                self._park(pod, req, locks, self.env.now)
-                return
+        if req.access is None:  # no database (the common case): :meth:`_start`, inlined
+            req.pod = pod
+            req.callbacks = self._done_callbacks
+            self.env.schedule(req, NORMAL, pod.model.service.next())  # type: ignore[arg-type]
+            return
+        assert self.db is not None
+        locks = self.db.blocking(req.access)
+        if locks is not None:
+            self._park(pod, req, locks, self.env.now)
+            return
         self._start(pod, req)
 
     def _start(self, pod: Pod, req: Request) -> None:
+        """Service starts: ``req`` is scheduled as its own completion event."""
         if req.access is not None and self.db is not None:
             self.db.hold(req.access)  # its transaction's lock, until the outcome
             req.holding = True
-        ev = Timeout(self.env, pod.model.service.next(), (pod, req))
-        ev.callbacks.append(self._on_done)
+        req.pod = pod
+        req.callbacks = self._done_callbacks
+        self.env.schedule(req, NORMAL, pod.model.service.next())  # type: ignore[arg-type]
 
     def _park(self, pod: Pod, req: Request, locks: TableLocks, since: float) -> None:
         """The worker holds a connection waiting in the table's lock queue."""
@@ -328,10 +407,10 @@ class DataPlane:
         self.recorder.lock_wait_s += self.env.now - since
         self._start(pod, req)
 
-    def _on_done(self, ev: simpy.Event) -> None:
-        pod, req = ev.value
+    def _on_done(self, req: Request) -> None:
         if not req.alive:  # killed in flight: already counted
             return
+        pod = req.pod
         now = self.env.now
         pod.busy -= 1
         pod.in_flight.discard(req)
@@ -365,7 +444,8 @@ class DataPlane:
                 p_err += model.bug_error_rate
             outcome = rec.I_APP_ERROR if p_err > 0 and model.uniform.next() < p_err else rec.I_OK
         self._outcome(req, pod.vidx, outcome, latency)
-        self._next_from_queue(pod, now)
+        if pod.queue or not pod.accepting:  # else _next_from_queue has nothing to do
+            self._next_from_queue(pod, now)
 
     def _next_from_queue(self, pod: Pod, now: float) -> None:
         queue = pod.queue
