@@ -16,7 +16,7 @@ from typing import Any
 
 import pandas as pd
 
-from simdeploy.experiments.compare import mean_ci95, replicate
+from simdeploy.experiments.compare import mean_ci95, own_run_data, replicate
 from simdeploy.run.result import Result
 from simdeploy.spec.metrics import ERROR_CAUSES
 from simdeploy.spec.scenario import Scenario
@@ -48,9 +48,7 @@ LATENCY_PRECISION = 0.01
 def on_plane(scenario: Scenario, plane: str) -> Scenario:
     """``scenario`` with ``simulation.dataPlane`` set to ``plane`` (validated again), its
     ``expect:``, ``sweep:`` and ``compare:`` left out (not part of its own run)."""
-    data = scenario.model_dump(by_alias=True, exclude_unset=True, warnings=False)
-    for key in ("manifests", "expect", "sweep", "compare"):
-        data.pop(key, None)
+    data = own_run_data(scenario)
     data.setdefault("simulation", {})["dataPlane"] = plane
     return Scenario.parse(data, source=scenario.name)
 

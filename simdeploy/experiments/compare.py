@@ -47,6 +47,15 @@ def variants_of(scenario: Scenario) -> dict[str, Scenario]:
     return {name: scenario.with_strategy(s, name) for name, s in scenario.compare.items()}
 
 
+def own_run_data(scenario: Scenario) -> dict[str, Any]:
+    """``scenario`` as a file would spell it, for a variant of its own run: without
+    ``manifests:`` (already read into ``service:``), ``sweep:``, ``compare:`` and ``expect:``."""
+    data = scenario.model_dump(by_alias=True, exclude_unset=True, warnings=False)
+    for key in ("manifests", "sweep", "compare", "expect"):
+        data.pop(key, None)
+    return data
+
+
 def run_one(args: tuple[Scenario, int]) -> Result:
     """One run of (scenario, seed); module-level, so local processes can run it."""
     scenario, seed = args

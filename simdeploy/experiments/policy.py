@@ -30,6 +30,7 @@ from simdeploy.experiments.compare import (
     checked_jobs,
     checked_seeds,
     mean_ci95,
+    own_run_data,
     run_each,
     run_one,
 )
@@ -109,9 +110,7 @@ def _strategy_triggers(st: Strategy) -> list[str]:
 def release(scenario: Scenario, regression: float, kind: Kind = "errors") -> Scenario:
     """``scenario`` with its new version replaced by a release of ``regression``."""
     version = new_version(scenario)
-    data = scenario.model_dump(by_alias=True, exclude_unset=True, warnings=False)
-    for key in ("manifests", "sweep", "compare", "expect"):
-        data.pop(key, None)
+    data = own_run_data(scenario)
     old = scenario.versions[version]
     spec = dict(data["versions"][version])
     if kind in ("errors", "both"):

@@ -175,7 +175,7 @@ def estimate(sc: ScenarioParts) -> Estimate:
         # The fluid plane's cost is in intervals (one per bucket, at most 1 s, plus one per
         # control-plane change) and, while pods are overloaded, in their backlog steps.
         intervals = d / min(bucket, 1.0) if d < 1e300 else math.inf
-        load = peak * max(_mean(v.service_time) for v in sc.versions.values())
+        load = peak * max(v.service_time.build().mean for v in sc.versions.values())
         overloaded = load >= 0.9 * _f(sc.service.replicas) * sc.service.pod.concurrency
         steps_n = d / sc.simulation.fluid_step if overloaded and d < 1e300 else 0.0
         if overloaded and d >= 1e300:
@@ -505,13 +505,6 @@ def _measurements(interval: float | None, count: int | None, d: float) -> float:
     if interval <= 0:
         return float(limit)
     return min(limit, d / interval + 1)
-
-
-def _mean(dist: DistSpec) -> float:
-    """The mean service time of ``dist`` (seconds)."""
-    if dist.dist == "uniform":
-        return ((dist.low or 0.0) + (dist.high or 0.0)) / 2
-    return max(dist.value or 0.0, dist.mean or 0.0)
 
 
 def _tail(dist: DistSpec) -> float:

@@ -110,24 +110,26 @@ REFUSES, FAILS, SERVES, BACKLOG = range(4)
 class _Cohort:
     """Requests that arrived together at one pod and wait together (FIFO)."""
 
-    __slots__ = ("arrivals", "bucket", "key", "n", "t")
+    __slots__ = ("arrivals", "bucket", "key")
 
     def __init__(self, arrivals: np.ndarray, bucket: int, key: Any) -> None:
         self.arrivals = arrivals  # sorted arrival times (s) of those still waiting
-        self.t = float(arrivals[0])  # the first of them
-        self.n = len(arrivals)
         self.bucket, self.key = bucket, key
+
+    @property
+    def n(self) -> int:
+        """How many still wait."""
+        return len(self.arrivals)
 
 
 class _Backlog:
     """An overloaded pod's queue."""
 
-    __slots__ = ("credit", "key", "waiting")
+    __slots__ = ("credit", "waiting")
 
     def __init__(self) -> None:
         self.waiting: deque[_Cohort] = deque()
         self.credit = 0.0  # completions not yet used this step (requests)
-        self.key: Any = ALL  # the user class it served last (for killed requests)
 
 
 class _Service:
@@ -619,14 +621,11 @@ class FluidPlane:
     def _expire(self, pod: Pod, co: _Cohort, m: int) -> None:
         """The first ``m`` of ``co`` gave up waiting: ``timeout``, no worker used."""
         co.arrivals = co.arrivals[m:]
-        co.n -= m
-        if co.n:
-            co.t = float(co.arrivals[0])
         pod.waiting -= m
         self._file(co.bucket, pod.vidx, rec.I_TIMEOUT, m, co.key)
         self._samples(co.bucket, pod.vidx, np.full(m, self.timeout_s), co.key)
 
-    def _serve_cohort(self, pod: Pod, bl: _Backlog, co: _Cohort, starts: np.ndarray) -> np.ndarray:
+    def _serve_cohort(self, pod: Pod, co: _Cohort, starts: np.ndarray) -> np.ndarray:
         """First come first served from ``co`` at the sorted worker-free times ``starts``;
         returns the start times it did not use. At start i the request served is the first
         one not yet expired: j_i = max(j_(i-1) + 1, first arrival after starts_i - timeout),
@@ -644,7 +643,6 @@ class FluidPlane:
             v, b, key = pod.vidx, co.bucket, co.key
             svc = self._service[pod.version]
             self._first(key, pod.version, float(served_s[0]))
-            bl.key = key
             self._pod_key[pod] = key
             latency = served_s - a[served_j] + svc.dist.sample(rng, len(served_j))
             late = latency > self.timeout_s
@@ -659,9 +657,6 @@ class FluidPlane:
             self._file(co.bucket, pod.vidx, rec.I_TIMEOUT, dropped, co.key)
             self._samples(co.bucket, pod.vidx, np.full(dropped, self.timeout_s), co.key)
         co.arrivals = a[consumed:]
-        co.n -= consumed
-        if co.n:
-            co.t = float(co.arrivals[0])
         pod.waiting -= consumed
         return starts[~used]
 
@@ -799,7 +794,7 @@ class FluidPlane:
         starts = np.sort(t + self.rng.random(k) * h) if k else np.empty(0)
         while bl.waiting and len(starts):
             co = bl.waiting[0]
-            starts = self._serve_cohort(pod, bl, co, starts)
+            starts = self._serve_cohort(pod, co, starts)
             if co.n:
                 break
             bl.waiting.popleft()

@@ -78,7 +78,8 @@ class Pod:
 
     @property
     def outstanding(self) -> float:
-        return self.busy + len(self.queue) + self.waiting
+        """Requests accepted and not yet answered (the request-level plane's count)."""
+        return self.busy + len(self.queue)
 
     def can_serve(self, now: float) -> bool:
         """Accepting connections, warmed up and healthy: a request would succeed."""
@@ -116,6 +117,11 @@ class WatchedPod(Pod):
     """A pod whose ``accepting``, ``warm_at``, ``unhealthy_at`` and ``bug_from`` call
     ``watch`` before they change: the fluid data plane's pods. (The request-level plane reads
     them on every request, as plain attributes.)"""
+
+    @property
+    def outstanding(self) -> float:
+        """Expected in service plus the backlog (the fluid data plane keeps both)."""
+        return self.busy + self.waiting
 
 
 for _name in ("accepting", "warm_at", "unhealthy_at", "bug_from"):
