@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from simdeploy.experiments.gate import SeedsCheck
+from simdeploy.experiments.gate import AnyCheck
+from simdeploy.experiments.policy_gate import PolicyCheck
 from simdeploy.spec.manifests.documents import read_documents
 
 
@@ -25,32 +26,50 @@ class FileReport:
 
     file: str
     name: str
-    checks: list[SeedsCheck]
+    checks: list[AnyCheck]
     records: list[dict[str, Any]]
     seeds: list[int]
     #: expectation field → line in the file (for annotations)
     lines: dict[str, int] = field(default_factory=dict)
 
     @property
-    def failed(self) -> list[SeedsCheck]:
+    def failed(self) -> list[AnyCheck]:
         return [c for c in self.checks if not c.passed]
 
 
 def expectation_lines(path: str | Path) -> dict[str, int]:
-    """The line of each key of the file's ``expect:`` block (empty if it cannot be read)."""
+    """The line of each key of the file's ``expect:`` block, by the name its check has
+    (``downtime_s``, ``policy.falseRollbackRate``, ``policy.detects[1]``); empty if the file
+    cannot be read."""
     docs, _ = read_documents(Path(path))
     if not docs:
         return {}
-    return {
-        str(key[1]): line
-        for key, line in docs[0].lines.items()
-        if len(key) == 2 and key[0] == "expect"
-    }
+    out = {}
+    for key, line in docs[0].lines.items():
+        if key[:1] != ("expect",) or len(key) < 2:
+            continue
+        if len(key) == 2:
+            out[str(key[1])] = line
+        elif key[1] == "policy" and len(key) == 3:
+            out[f"policy.{key[2]}"] = line
+        elif key[1:3] == ("policy", "detects") and len(key) == 4 and isinstance(key[3], int):
+            out[f"policy.detects[{key[3]}]"] = line
+    return out
 
 
-def failure_detail(report: FileReport, check: SeedsCheck) -> list[str]:
+def failure_detail(report: FileReport, check: AnyCheck) -> list[str]:
     """What a failed expectation needs to be looked into: expected and actual, the errors by
-    cause of the seed that shows it, the seed and the command that reproduces it."""
+    cause of the seed that shows it, the seed and the command that reproduces it (for a
+    policy expectation: the seeds that rolled back a good release or missed a bad one, and
+    the ``simdeploy policy`` command of its release)."""
+    if isinstance(check, PolicyCheck):
+        seeds = ", ".join(str(s) for s in check.failed_seeds[:10])
+        more = " ..." if len(check.failed_seeds) > 10 else ""
+        return [
+            f"expected {check.field} {check.expected}; {check.evidence}",
+            f"seeds to look at: {seeds}{more}" if seeds else "no single seed shows it",
+            f"reproduce: {check.command(report.file)}",
+        ]
     seed = check.failed_seeds[0] if check.failed_seeds else report.seeds[0]
     record = report.records[report.seeds.index(seed)]
     causes = record.get("errors_by_cause") or {}

@@ -651,7 +651,7 @@ def _check(args: argparse.Namespace, out: Console, load: _Loader) -> int:
         if not args.json:
             for finding in findings:
                 out.print(Text(f"{f}: plan: {finding}"))
-        if not sc.expect:
+        if sc.expect.empty:
             out.print(Text(f"{f}: no expect: block, nothing to check"))
             continue
         if args.seed is not None:

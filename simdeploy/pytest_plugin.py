@@ -5,8 +5,10 @@ scenarios (``pytest scenarios/``, or add it to ``testpaths``) and every YAML fil
 top-level ``service:`` (or ``manifests:``) and ``expect:`` keys is collected; each
 expectation is one test, all of a file's expectations share one simulation run (or one
 per seed with ``--simdeploy-seeds N``, held on every seed or, with
-``--simdeploy-require mean``, on the mean's 95% CI). A scenario that does not validate
-fails its collection with the one-line errors.
+``--simdeploy-require mean``, on the mean's 95% CI). Each ``expect: policy:`` expectation
+is a test too (``policy.falseRollbackRate``, ``policy.detects``), measured on its own
+releases and seeds (``--simdeploy-require mean``: its whole Wilson interval inside the
+bound). A scenario that does not validate fails its collection with the one-line errors.
 
     $ pytest scenarios/ -q
     scenarios/rolling-zero-downtime.yaml::downtime_s PASSED
@@ -22,10 +24,9 @@ from typing import Any
 import pytest
 import yaml
 
-from simdeploy.experiments.gate import REQUIRE, SeedsCheck, check_seeds
+from simdeploy.experiments.gate import REQUIRE, AnyCheck, check_seeds
 from simdeploy.run.checks import NO_SUCH_FIELD
 from simdeploy.spec.base import ScenarioError
-from simdeploy.spec.expect import Expectation
 from simdeploy.spec.scenario import Scenario, load_scenario
 
 
@@ -67,17 +68,20 @@ def pytest_collect_file(parent: pytest.Collector, file_path: Path) -> pytest.Col
 class ScenarioFile(pytest.File):
     """One scenario file; simulated once, on first use by one of its expectations."""
 
-    _checks: dict[str, SeedsCheck] | None = None
+    _checks: dict[str, AnyCheck] | None = None
 
     def collect(self) -> Iterator[pytest.Item]:
         try:
             self.scenario: Scenario = load_scenario(self.path)
         except ScenarioError as exc:
             raise self.CollectError("\n".join(exc.errors)) from None
-        for field, exp in self.scenario.expect.items():
-            yield ExpectationItem.from_parent(self, name=field, field=field, expectation=exp)
+        for field in self.scenario.expect.fields:
+            yield ExpectationItem.from_parent(self, name=field, field=field)
+        if self.scenario.expect.policy is not None:
+            for field in self.scenario.expect.policy.names():
+                yield ExpectationItem.from_parent(self, name=field, field=field)
 
-    def checks(self) -> dict[str, SeedsCheck]:
+    def checks(self) -> dict[str, AnyCheck]:
         """Each expectation checked over the seeds (``--simdeploy-seeds``), run on first use."""
         if self._checks is None:
             seed = self.config.getoption("--simdeploy-seed")
@@ -90,10 +94,9 @@ class ScenarioFile(pytest.File):
 
 
 class ExpectationItem(pytest.Item):
-    def __init__(self, *, field: str, expectation: Expectation, **kw: Any) -> None:
+    def __init__(self, *, field: str, **kw: Any) -> None:
         super().__init__(**kw)
         self.field = field
-        self.expectation = expectation
 
     def runtest(self) -> None:
         parent = self.parent

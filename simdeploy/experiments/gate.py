@@ -1,5 +1,8 @@
 """A scenario's ``expect:`` checked over several seeds, for a CI gate.
 
+(``expect: policy:`` is checked by :mod:`simdeploy.experiments.policy_gate`; :func:`check_seeds`
+returns both.)
+
 ``require="all"``: an expectation holds when it holds on every seed; the seeds where it does
 not are named. ``require="mean"``: a numeric bound holds when the whole 95% confidence
 interval of the mean over the seeds is inside it, so noise cannot pass a gate by luck:
@@ -15,15 +18,15 @@ seed; ``mean`` gives 4.87 ± 1.86 (t(0.975, 2) = 4.303), upper end 6.73 > 5: fai
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 from simdeploy.experiments.compare import checked_seeds, mean_ci95, replicate
+from simdeploy.experiments.policy_gate import PolicyCheck, Require, check_policy
 from simdeploy.run.checks import NO_SUCH_FIELD, Check, check_one, fmt_value, lookup
 from simdeploy.run.result import Result
 from simdeploy.spec.expect import Expectation
 from simdeploy.spec.scenario import Scenario
 
-Require = Literal["all", "mean"]
 REQUIRE: tuple[Require, ...] = ("all", "mean")
 
 
@@ -77,17 +80,27 @@ class SeedsCheck:
         return f"failed on {len(self.failed_seeds)} of {n} seeds: {got}"
 
 
+#: A checked expectation: a summary field's over the seeds, or the policy's.
+AnyCheck = SeedsCheck | PolicyCheck
+
+
 def check_seeds(
     scenario: Scenario, seeds: int | list[int] = 1, require: Require = "all", jobs: int = 1
-) -> tuple[list[SeedsCheck], list[Result]]:
-    """Every expectation of ``scenario.expect`` over the runs on ``seeds`` (a count from the
-    scenario's own seed, or a list), and the runs."""
+) -> tuple[list[AnyCheck], list[Result]]:
+    """Every expectation of ``scenario.expect`` and the runs of the file's own scenario.
+
+    The summary fields' are checked over the runs on ``seeds`` (a count from the scenario's
+    own seed, or a list; no runs when there are none), then ``policy:``'s over its own
+    releases and seeds (:mod:`simdeploy.experiments.policy_gate`)."""
     seed_list = checked_seeds(seeds, scenario)
-    runs = replicate(scenario, seed_list, jobs=jobs)
+    fields = scenario.expect.fields
+    runs = replicate(scenario, seed_list, jobs=jobs) if fields else []
     records = [r.record for r in runs]
-    return [
-        seeds_check(name, exp, records, seed_list, require) for name, exp in scenario.expect.items()
-    ], runs
+    checks: list[AnyCheck] = [
+        seeds_check(name, exp, records, seed_list, require) for name, exp in fields.items()
+    ]
+    checks += check_policy(scenario, require, jobs)
+    return checks, runs
 
 
 def seeds_check(

@@ -36,9 +36,9 @@ from simdeploy.experiments.compare import (
 )
 from simdeploy.rules.proportions import wilson
 from simdeploy.run.simulation import checked_scenario
+from simdeploy.spec import policy as spec_policy
 from simdeploy.spec.base import ScenarioError, UsageError
 from simdeploy.spec.scenario import Scenario
-from simdeploy.spec.service import Strategy
 
 Kind = Literal["errors", "latency", "both"]
 KINDS: tuple[str, ...] = ("errors", "latency", "both")
@@ -61,50 +61,13 @@ COLUMNS: tuple[str, ...] = (
 
 def new_version(scenario: Scenario) -> str:
     """The version the plan deploys (its first ``deploy``); :class:`UsageError` if none."""
-    for action in scenario.plan:
-        if action.action == "deploy" and action.version:
-            return action.version
-    raise UsageError(["plan: no deploy action, so there is no release for a policy to judge"])
+    version = spec_policy.new_version(scenario)
+    if version is None:
+        raise UsageError([spec_policy.NO_DEPLOY])
+    return version
 
 
-def triggers(scenario: Scenario) -> list[str]:
-    """What in ``scenario`` can roll a release back on its own (paths, for messages)."""
-    out = []
-    if scenario.rollback.slo_alert is not None:
-        out.append("rollback.sloAlert")
-    strategies = [("service.strategy", scenario.service.strategy)]
-    strategies += [
-        (f"plan[{i}].strategy", a.strategy) for i, a in enumerate(scenario.plan) if a.strategy
-    ]
-    for path, st in strategies:
-        out += [f"{path}.{what}" for what in _strategy_triggers(st)]
-    return out
-
-
-def _strategy_triggers(st: Strategy) -> list[str]:
-    out = []
-    if st.canary is not None:
-        c = st.canary
-        if c.analysis is not None:
-            out.append("canary.analysis")
-        for i, step in enumerate(c.steps):
-            if step.analysis is not None:
-                out.append(f"canary.steps[{i}].analysis")
-            if step.experiment is not None and step.experiment.analyses:
-                out.append(f"canary.steps[{i}].experiment.analyses")
-    if st.blue_green is not None:
-        bg = st.blue_green
-        if bg.pre_promotion_analysis is not None:
-            out.append("blueGreen.prePromotionAnalysis")
-        if bg.post_promotion_analysis is not None:
-            out.append("blueGreen.postPromotionAnalysis")
-    if st.flagger is not None and not st.flagger.skip_analysis:
-        a = st.flagger.analysis
-        if a.metrics or a.webhooks:
-            out.append("flagger.analysis")
-    if st.shadow is not None and st.shadow.analysis is not None:
-        out.append("shadow.analysis")
-    return out
+triggers = spec_policy.triggers
 
 
 def release(scenario: Scenario, regression: float, kind: Kind = "errors") -> Scenario:
@@ -166,6 +129,23 @@ def policy(
     Raises :class:`UsageError` for a bad argument, a scenario without a deploy or without
     any rollback trigger, or fewer than 2 seeds; :class:`ScenarioError` when ``fluid`` is
     forced on a scenario the fluid plane refuses."""
+    regs = checked_regressions(list(regressions))
+    if kind not in KINDS:
+        raise UsageError([f"kind: expected one of {', '.join(KINDS)}, got {kind!r}"])
+    records = release_records(scenario, [(r, kind) for r in regs], seeds, jobs, data_plane)
+    rows = [_row(r, recs) for r, recs in zip(regs, records, strict=True)]
+    return pd.DataFrame(rows, columns=list(COLUMNS))
+
+
+def release_records(
+    scenario: Scenario,
+    releases: Sequence[tuple[float, Kind]],
+    seeds: int | Sequence[int] = 20,
+    jobs: int = 1,
+    data_plane: Literal["auto", "requests", "fluid"] = "auto",
+) -> list[list[dict[str, Any]]]:
+    """The run records of each release (regression, kind) on ``seeds``, in order: what
+    :func:`policy` and ``expect: policy:`` measure. Raises as :func:`policy` does."""
     scenario = checked_scenario(scenario)
     if data_plane not in ("auto", "requests", "fluid"):
         raise UsageError([f"data_plane: expected auto, requests or fluid, got {data_plane!r}"])
@@ -174,32 +154,19 @@ def policy(
             scenario = on_plane(scenario, "fluid")
     else:
         scenario = on_plane(scenario, data_plane)
-    regs = checked_regressions(list(regressions))
-    if kind not in KINDS:
-        raise UsageError([f"kind: expected one of {', '.join(KINDS)}, got {kind!r}"])
     seed_list = checked_seeds(seeds, scenario)
     if len(seed_list) < 2:
         raise UsageError(["seeds: a policy needs at least 2 seeds per regression"])
     new_version(scenario)
     if not triggers(scenario):
-        raise UsageError(
-            [
-                "the scenario's policy can never roll a release back (no analysis, Flagger "
-                "checks, SLO alert or shadow comparison): its false-rollback rate would be 0 "
-                "and its power 0 by construction"
-            ]
-        )
-    releases = [release(scenario, r, kind) for r in regs]
-    jobs_list = [(sc, s) for sc in releases for s in seed_list]
+        raise UsageError([spec_policy.NO_TRIGGER])
+    variants = [release(scenario, r, kind) for r, kind in releases]
+    jobs_list = [(sc, s) for sc in variants for s in seed_list]
     results: list[Any] = [None] * len(jobs_list)
     for i, result in run_each(jobs_list, checked_jobs(jobs), run_one):
         results[i] = result
-    rows = []
     n = len(seed_list)
-    for j, r in enumerate(regs):
-        runs = results[j * n : (j + 1) * n]
-        rows.append(_row(r, [run.record for run in runs]))
-    return pd.DataFrame(rows, columns=list(COLUMNS))
+    return [[run.record for run in results[j * n : (j + 1) * n]] for j in range(len(variants))]
 
 
 def _row(regression: float, records: list[dict[str, Any]]) -> dict[str, Any]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Protocol
 
 from simdeploy.spec.database import Database
-from simdeploy.spec.expect import Expect
+from simdeploy.spec.expect import ExpectBlock
 from simdeploy.spec.plan import Action
 from simdeploy.spec.service import Service, Strategy
 from simdeploy.spec.settings import Simulation
@@ -35,7 +35,7 @@ class FluidParts(Protocol):
     @property
     def database(self) -> Database | None: ...
     @property
-    def expect(self) -> dict[str, Expect]: ...
+    def expect(self) -> ExpectBlock: ...
 
 
 def fluid_problems(sc: FluidParts) -> list[tuple[tuple[str | int, ...], str]]:
@@ -60,7 +60,7 @@ def fluid_problems(sc: FluidParts) -> list[tuple[tuple[str | int, ...], str]]:
                 f"endpoint that refuses or fails at once, request by request); {_USE}",
             )
         )
-    for name in sc.expect:
+    for name in sc.expect.fields:
         if name in NOT_MEASURED:
             out.append(
                 (

@@ -77,7 +77,7 @@ class Sections:
             has_database=sc.database is not None,
             flags=dict(sc.flags),
             templates=dict(sc.analysis_templates),
-            expect=dict(sc.expect),
+            expect=sc.expect.fields,
             compare=dict(sc.compare),
         )
 
@@ -104,7 +104,7 @@ class Sections:
             has_database=db_raw is not None,
             flags=_mapping(Flag, raw("flags", {})),
             templates=_mapping(AnalysisTemplate, raw("analysis_templates", {})),
-            expect=_mapping(Expect, raw("expect", {})),
+            expect=_expect_fields(raw("expect", {})),
             compare=_mapping(Strategy, raw("compare", {})),
         )
 
@@ -123,6 +123,13 @@ def _one(tp: Any, value: Any) -> Any:
         return adapter.validate_python(value)
     except ValidationError:
         return None
+
+
+def _expect_fields(value: Any) -> dict[str, Any] | None:
+    """The field expectations of a raw ``expect:`` mapping (``policy:`` is not one)."""
+    if not isinstance(value, dict):
+        return None
+    return _mapping(Expect, {k: v for k, v in value.items() if k != "policy"})
 
 
 def _mapping(tp: Any, value: Any) -> dict[str, Any] | None:

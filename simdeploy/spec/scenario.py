@@ -42,7 +42,7 @@ from simdeploy.spec.budget import over_budget
 from simdeploy.spec.database import Database
 from simdeploy.spec.dotted import put
 from simdeploy.spec.errors import format_validation_error
-from simdeploy.spec.expect import Expect, expect_block_schema
+from simdeploy.spec.expect import ExpectBlock, expect_block_schema
 from simdeploy.spec.flags import Flag
 from simdeploy.spec.fluid import fluid_problems
 from simdeploy.spec.loader import check_shape, read_scenario_data
@@ -53,6 +53,7 @@ from simdeploy.spec.manifests.expand import (
     without_consequences,
 )
 from simdeploy.spec.plan import Action
+from simdeploy.spec.policy import policy_problems
 from simdeploy.spec.progressive import AnalysisTemplate, SimQuery
 from simdeploy.spec.references import Sections, reference_problems
 from simdeploy.spec.rollback import Rollback, Slo
@@ -79,7 +80,7 @@ class Scenario(Strict):
     rollback: Rollback = Rollback()
     slo: Slo = Slo()
     simulation: Simulation = Simulation()
-    expect: dict[str, Expect] = Field(default_factory=dict)
+    expect: ExpectBlock = Field(default_factory=ExpectBlock)
     compare: dict[str, Strategy] = Field(default_factory=dict)
     sweep: dict[str, Annotated[list[Any], Field(min_length=1)]] = Field(
         default_factory=dict,
@@ -127,6 +128,7 @@ class Scenario(Strict):
             raise ValidationError.from_exception_data(cls.__name__, carry(exc) + extra) from None
         problems = reference_problems(Sections.of(sc))
         problems += [problem(path, message) for path, message in fluid_problems(sc)]
+        problems += [problem(path, message) for path, message in policy_problems(sc)]
         strategies = [("service.strategy", sc.service.strategy)]
         strategies += [
             (f"plan[{i}].strategy", a.strategy)
@@ -215,13 +217,19 @@ class Scenario(Strict):
         return scenario, [], []
 
     def with_strategy(self, strategy: Strategy, name: str | None = None) -> Scenario:
-        """The same scenario with every deploy (and the service default) using ``strategy``."""
+        """The same scenario with every deploy (and the service default) using ``strategy``.
+
+        Its ``expect: policy:`` is left out: it judges the file's own rollout policy, which
+        another strategy replaces (and may leave with nothing that can roll back)."""
         plan = [
             a.model_copy(update={"strategy": strategy}) if a.action == "deploy" else a
             for a in self.plan
         ]
         service = self.service.model_copy(update={"strategy": strategy})
-        return self.model_copy(update={"plan": plan, "service": service, "name": name or self.name})
+        expect = self.expect.model_copy(update={"policy": None})
+        return self.model_copy(
+            update={"plan": plan, "service": service, "name": name or self.name, "expect": expect}
+        )
 
     def with_seed(self, seed: int) -> Scenario:
         sim = self.simulation.model_copy(update={"seed": seed})
@@ -318,7 +326,14 @@ def json_schema() -> dict[str, Any]:
     duration = TypeAdapter(DurationInput).json_schema()
     schema = _tidy(schema, duration["anyOf"])
     schema["$defs"]["Duration"] = duration
-    schema["properties"]["expect"].update(expect_block_schema())
+    block = schema["$defs"]["ExpectBlock"]
+    extra = expect_block_schema()
+    block["propertyNames"] = extra["propertyNames"]
+    block["properties"].update(extra["properties"])
+    block["description"] = (
+        "summary field (or errors_by_cause.<cause>, errors_by_phase.<phase>) → expectation; "
+        "policy: the rollout policy's false-rollback rate and detection"
+    )
     # With manifests: the service: section (and its version) may be left to them.
     schema["required"] = [k for k in schema["required"] if k != "service"]
     service = schema["$defs"]["Service"]

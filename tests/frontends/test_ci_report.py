@@ -88,3 +88,49 @@ def test_bad_gate_options_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[s
     assert main(["check", str(path), "--junit", str(tmp_path)]) == 2  # a folder
     err = capsys.readouterr().err
     assert "Traceback" not in err and "--junit" in err
+
+
+def test_policy_expectations_in_check_junit_and_annotations(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # canary-analysis rolls back a 5% release every time, two failed measurements 20 s apart
+    # after the canary's first request: so never within 10 s (tests/run/test_policy_gate.py).
+    import yaml
+
+    from tests.conftest import SCENARIOS
+
+    data = yaml.safe_load((SCENARIOS / "canary-analysis.yaml").read_text())
+    del data["expect"]
+    policy = (
+        "expect:\n"
+        "  policy:\n"
+        "    seeds: 3\n"
+        '    falseRollbackRate: "<= 0.1"\n'  # line 5
+        "    detects:\n"
+        '      - {errorRate: 0.05, probability: ">= 0.9", within: 2m}\n'  # line 7
+        '      - {errorRate: 0.05, probability: ">= 0.9", within: 10s}\n'  # line 8
+    )
+    path = tmp_path / "policy.yaml"
+    path.write_text("# a policy gate\n" + policy + yaml.safe_dump(data))
+    report = tmp_path / "junit.xml"
+    code = main(["check", str(path), "--format", "github", "--junit", str(report)])
+    out = capsys.readouterr().out
+    assert code == 1
+    assert f"{path}: FAIL (2/3 expectations, " not in out  # no runs of the file's own
+    assert f"{path}: FAIL (2/3 expectations)" in out
+    assert (
+        "FAIL policy.detects[1] errorRate 0.05 rolled back within 10 s with probability >= 0.9 "
+        "(rolled back within 10 s in 0 of 3 runs: 0, Wilson 95% CI [0, 0.561])"
+        in out  # 3.8415 / 6.8415
+    )
+    assert f"reproduce: simdeploy policy {path} --regressions 0.05 --kind errors --seeds 3" in out
+    notes = [line for line in out.splitlines() if line.startswith("::error ")]
+    assert len(notes) == 1 and ",line=8," in notes[0]
+    cases = {c.get("name"): c for c in ET.parse(report).getroot().iter("testcase")}
+    assert list(cases) == ["policy.falseRollbackRate", "policy.detects[0]", "policy.detects[1]"]
+    assert [c.find("failure") is None for c in cases.values()] == [True, True, False]
+    assert main(["check", str(path), "--json"]) == 1
+    (entry,) = json.loads(capsys.readouterr().out)
+    fields = {c["field"]: c for c in entry["checks"]}
+    assert fields["policy.falseRollbackRate"]["values"] == [0, 0, 0]
+    assert fields["policy.detects[0]"]["actual"] == 1.0

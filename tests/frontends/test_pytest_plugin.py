@@ -52,3 +52,28 @@ def test_plugin_checks_several_seeds_and_collects_manifest_scenarios(pytester) -
     res.assert_outcomes(passed=2)
     res = pytester.runpytest("-v", "--simdeploy-seeds", "2", "--simdeploy-require", "most")
     assert res.ret != 0  # an unknown --simdeploy-require is refused
+
+
+def test_plugin_collects_policy_expectations(pytester) -> None:
+    # canary-analysis: a good release is never rolled back; a 5% release always, never
+    # within 10 s (tests/run/test_policy_gate.py).
+    from tests.conftest import SCENARIOS
+
+    data = yaml.safe_load((SCENARIOS / "canary-analysis.yaml").read_text())
+    data["expect"] = {
+        "policy": {
+            "seeds": 2,
+            "falseRollbackRate": "<= 0.1",
+            "detects": {"errorRate": 0.05, "probability": ">= 0.9", "within": "10s"},
+        }
+    }
+    pytester.makefile(".yaml", gate=yaml.safe_dump(data))
+    res = pytester.runpytest("-v")
+    res.assert_outcomes(passed=1, failed=1)
+    res.stdout.fnmatch_lines(
+        [
+            "*policy*falseRollbackRate PASSED*",
+            "*gate.yaml: FAIL policy.detects errorRate 0.05 rolled back within 10 s with "
+            "probability >= 0.9 (rolled back within 10 s in 0 of 2 runs*",
+        ]
+    )

@@ -35,7 +35,7 @@ def test_readme_scenario_example_validates_runs_and_meets_its_expect_block() -> 
     assert set(sc.compare) == {"recreate", "rolling"}
     # The example shows `check`: it must pass its own expectations, every one of them.
     checks = evaluate(sc.expect, simulate(sc).record)
-    assert len(checks) == len(sc.expect) >= 5
+    assert len(checks) == len(sc.expect.fields) >= 5
     assert [c.line for c in checks if not c.passed] == []
 
 

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from simdeploy import Scenario, compare, load_scenario, simulate
+from simdeploy.experiments.policy_gate import check_policy
 from simdeploy.run.checks import evaluate
 from tests.conftest import SCENARIOS
 
@@ -60,5 +61,6 @@ def test_scenario_runs_and_meets_expectations(path: Path) -> None:
     result = simulate(sc)
     checks = evaluate(sc.expect, result.record)
     failed = [c.line for c in checks if not c.passed]
+    failed += [c.line for c in check_policy(sc) if not c.passed]
     assert not failed, failed
     assert result.record["requests"] > 0
