@@ -4,9 +4,9 @@ A canary policy is a statistical test: it can roll back a good release (a false 
 promote a bad one (a miss), and it takes time to decide. :func:`policy` runs the scenario's
 own policy (Argo analysis, Flagger checks, blue/green pre/post-promotion analysis, an SLO
 alert, a shadow comparison) against a family of releases of the new version: regression 0
-is a release identical to the old version; each other adds that error rate for all users
-(``kind="errors"``; it replaces whatever error rate or bug the file gives the new
-version), or multiplies its service time by 1 + regression (``"latency"``), or both.
+is a release that behaves as the old version (:func:`release`); each other adds that error
+rate for all users (``kind="errors"``), or multiplies its service time by 1 + regression
+(``"latency"``), or both.
 
 Per regression: ``p_rollback`` with its Wilson 95% interval, ``p_promote``,
 ``time_to_detect_s`` (median and p90 over the runs that rolled back), ``users_affected``
@@ -70,15 +70,38 @@ def new_version(scenario: Scenario) -> str:
 triggers = spec_policy.triggers
 
 
+#: What a version does when it serves, starts and fails (``Version`` fields), as opposed
+#: to what it reads and writes of the database: a release of regression 0 does these as
+#: the old version does.
+BEHAVIOUR = (
+    "service_time",
+    "warmup",
+    "startup_delay",
+    "error_rate",
+    "bug",
+    "crash_on_start",
+    "unhealthy_after",
+)
+
+
 def release(scenario: Scenario, regression: float, kind: Kind = "errors") -> Scenario:
-    """``scenario`` with its new version replaced by a release of ``regression``."""
+    """``scenario`` with its new version replaced by a release of ``regression``.
+
+    The release behaves as the old version (``service.version``: its service time, warm-up,
+    start, error rate and bug, :data:`BEHAVIOUR`) and keeps the new version's reads and
+    writes; then ``errors`` adds ``regression`` to its error rate (for all users: 0.5% and
+    a 2% regression → 2.5%), ``latency`` multiplies its service time by 1 + regression,
+    ``both`` does both.
+    """
     version = new_version(scenario)
     data = own_run_data(scenario)
-    old = scenario.versions[version]
-    spec = dict(data["versions"][version])
+    old = scenario.versions[scenario.service.version]
+    spec = scenario.versions[version].model_dump(
+        by_alias=True, exclude_none=True, exclude=set(BEHAVIOUR)
+    )
+    spec |= old.model_dump(by_alias=True, exclude_none=True, include=set(BEHAVIOUR))
     if kind in ("errors", "both"):
-        spec.pop("bug", None)
-        spec["errorRate"] = regression
+        spec["errorRate"] = min(1.0, old.error_rate + regression)
     if kind in ("latency", "both"):
         spec["serviceTime"] = _slower(old.service_time.model_dump(exclude_none=True), regression)
     data["versions"][version] = spec

@@ -7,6 +7,7 @@ import pytest
 from simdeploy import Scenario, load_scenario, policy
 from simdeploy.experiments.policy import COLUMNS, release, triggers
 from simdeploy.spec.base import UsageError
+from tests.conftest import base_dict
 
 
 @pytest.fixture(scope="module")
@@ -15,15 +16,40 @@ def canary() -> Scenario:
 
 
 def test_a_release_replaces_the_new_versions_errors(canary: Scenario) -> None:
-    # canary-analysis.yaml gives v2 a bug (5% errors): the family replaces it.
+    # canary-analysis.yaml gives v2 a bug (5% errors): a release behaves as v1 instead.
     r = release(canary, 0.02)
     assert r.versions["v2"].bug is None and r.versions["v2"].error_rate == 0.02
     assert r.versions["v1"] == canary.versions["v1"]
     slow = release(canary, 0.5, "latency")
     assert slow.versions["v2"].service_time.mean == pytest.approx(0.06)  # 40 ms × 1.5
-    assert slow.versions["v2"].bug == canary.versions["v2"].bug
+    assert slow.versions["v2"].bug is None and slow.versions["v2"].error_rate == 0.0
     both = release(canary, 0.5, "both")
     assert both.versions["v2"].error_rate == 0.5 and both.versions["v2"].bug is None
+    assert both.versions["v2"].service_time.mean == pytest.approx(0.06)
+
+
+def test_a_release_of_zero_behaves_as_the_old_version_and_keeps_its_reads() -> None:
+    # v1 fails 0.5% of requests and warms up 20 s; v2 is faster, starts cold and reads a
+    # column. Regression 0 serves, starts and fails as v1 does, and still reads the column;
+    # a 2% regression adds to v1's errors: 0.5% + 2% = 2.5%.
+    data = base_dict(
+        versions={
+            "v1": {"serviceTime": "30ms", "warmup": "20s", "errorRate": 0.005},
+            "v2": {"serviceTime": "10ms", "reads": {"orders": ["id", "total"]}},
+        },
+        database={"tables": {"orders": {"columns": ["id", "total"], "rows": 100}}},
+    )
+    data["rollback"] = {"sloAlert": {"errorRate": 0.05, "window": "30s"}}
+    sc = Scenario.parse(data)
+    same = release(sc, 0.0).versions["v2"]
+    v1 = sc.versions["v1"]
+    assert (same.service_time, same.warmup, same.error_rate) == (
+        v1.service_time,
+        v1.warmup,
+        v1.error_rate,
+    )
+    assert same.reads == {"orders": ["id", "total"]}
+    assert release(sc, 0.02).versions["v2"].error_rate == pytest.approx(0.025)
 
 
 def test_triggers_name_what_can_roll_back(canary: Scenario) -> None:
