@@ -452,13 +452,9 @@ def _run(args: argparse.Namespace, out: Console, load: _Loader) -> int:
     return EXIT_OK
 
 
-def _variants(
-    files: Sequence[str], load: _Loader, scenarios: list[Scenario] | None = None
-) -> dict[str, Scenario]:
-    """Every variant of the files by name (a scenario's ``compare:`` block expands; a name
-    seen before is prefixed with its scenario's: ``seed-table:canary``)."""
-    if scenarios is None:
-        scenarios = _load_all(files, load)
+def _variants(scenarios: Sequence[Scenario]) -> dict[str, Scenario]:
+    """Every variant of the scenarios by name (a ``compare:`` block expands; a name seen
+    before is prefixed with its scenario's: ``seed-table:canary``)."""
     named: dict[str, Scenario] = {}
     for sc in scenarios:
         for name, variant in variants_of(sc).items():
@@ -468,7 +464,7 @@ def _variants(
 
 
 def _compare(args: argparse.Namespace, out: Console, err: Console, load: _Loader) -> int:
-    named = _variants(args.files, load)
+    named = _variants(_load_all(args.files, load))
     csv = _output("--csv", args.csv)
     plot = _output("--plot", args.plot, figure=True)
     total = len(named) * args.seeds
@@ -678,7 +674,7 @@ def _report(args: argparse.Namespace, out: Console, err: Console, load: _Loader)
         page = report_html.sweep_page(_source(args.files[0], sc), grid, table, seeds)
     else:
         scenarios = _load_all(args.files, load)
-        named = _variants(args.files, load, scenarios)
+        named = _variants(scenarios)
         seeds = _seed_list(next(iter(named.values())), args.seed, args.seeds)
         comparison = _with_progress(
             err,
