@@ -1,4 +1,4 @@
-"""The ``simdeploy`` command: run, compare, sweep, check, validate, import, schema.
+"""The ``simdeploy`` command: run, compare, sweep, report, check, validate, import, schema.
 
 The only module that prints. Exit codes: 0 fine, 1 an expectation failed (``check``),
 2 bad input (a scenario error, a missing file, a bad option) — always one line per
@@ -16,7 +16,7 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from rich.console import Console
 from rich.progress import Progress
@@ -38,9 +38,12 @@ from simdeploy.experiments.sweep import for_parquet, parse_set, sweep
 from simdeploy.run.simulation import simulate
 from simdeploy.spec.base import ScenarioError, UsageError
 from simdeploy.spec.manifests.importer import import_scenario
-from simdeploy.spec.metrics import SUMMARY, SUMMARY_FIELDS
+from simdeploy.spec.metrics import ARTICLE_FIELDS, SUMMARY, SUMMARY_FIELDS
 from simdeploy.spec.plan_check import lint
 from simdeploy.spec.scenario import Scenario, json_schema, load_scenario
+
+if TYPE_CHECKING:
+    from simdeploy.report_html import Source
 
 EXIT_OK, EXIT_EXPECTATION, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -49,16 +52,7 @@ EXIT_OK, EXIT_EXPECTATION, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
 MAX_SEEDS = 1000
 
 #: Columns of the comparison table: the reference article's questions.
-COMPARE_COLUMNS = (
-    "downtime_s",
-    "errors",
-    "users_affected",
-    "time_to_detect_s",
-    "rollback_time_s",
-    "extra_cost",
-    "peak_pods",
-    "outcome",
-)
+COMPARE_COLUMNS = ARTICLE_FIELDS
 
 
 class _Parser(argparse.ArgumentParser):
@@ -144,11 +138,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     val.add_argument("files", nargs="+")
 
-    swp = sub.add_parser(
-        "sweep", parents=[reads], help="run a scenario over a grid of field values and seeds"
-    )
-    swp.add_argument("file")
-    swp.add_argument(
+    # The grid of a sweep (sweep, report --sweep): the file's sweep: block, plus --set.
+    grid = _Parser(add_help=False)
+    grid.add_argument(
         "--set",
         dest="sets",
         action="append",
@@ -157,6 +149,13 @@ def _parser() -> argparse.ArgumentParser:
         help="a scenario field (dotted path, camelCase) and its values; a range: 100..1000:100 "
         "(added to the file's sweep: block)",
     )
+
+    swp = sub.add_parser(
+        "sweep",
+        parents=[reads, grid],
+        help="run a scenario over a grid of field values and seeds",
+    )
+    swp.add_argument("file")
     swp.add_argument(
         "--seeds", type=_int_arg(1, MAX_SEEDS), default=1, help="replications per point (CI95)"
     )
@@ -181,6 +180,27 @@ def _parser() -> argparse.ArgumentParser:
     )
     swp.add_argument(
         "--resume", action="store_true", help="read the runs the cache holds instead of rerunning"
+    )
+
+    rep = sub.add_parser(
+        "report",
+        parents=[reads, grid],
+        help="write one self-contained HTML page of a run, a comparison or a sweep",
+    )
+    rep.add_argument("files", nargs="+", help="scenario files (a compare: block expands)")
+    rep.add_argument(
+        "-o", "--output", metavar="HTML", required=True, help="the page to write (.html)"
+    )
+    rep.add_argument("--seed", type=_int_arg(0), help="override simulation.seed (the first seed)")
+    rep.add_argument(
+        "--seeds", type=_int_arg(1, MAX_SEEDS), default=1, help="replications (mean, CI95)"
+    )
+    rep.add_argument("--jobs", type=_int_arg(1), default=1, help="local worker processes")
+    rep.add_argument(
+        "--sweep",
+        action="store_true",
+        help="report the file's sweep (its sweep: block and --set) instead of its run; "
+        "--set implies it",
     )
 
     pol = sub.add_parser(
@@ -248,6 +268,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _import(args, out, err)
         if args.command == "sweep":
             return _sweep(args, out, err, load)
+        if args.command == "report":
+            return _report(args, out, err, load)
         if args.command == "policy":
             return _policy(args, out, err, load)
         if args.command == "validate":
@@ -430,8 +452,9 @@ def _run(args: argparse.Namespace, out: Console, load: _Loader) -> int:
     return EXIT_OK
 
 
-def _variants(files: Sequence[str], load: _Loader) -> dict[str, Scenario]:
-    scenarios = _load_all(files, load)
+def _variants(scenarios: Sequence[Scenario]) -> dict[str, Scenario]:
+    """Every variant of the scenarios by name (a ``compare:`` block expands; a name seen
+    before is prefixed with its scenario's: ``seed-table:canary``)."""
     named: dict[str, Scenario] = {}
     for sc in scenarios:
         for name, variant in variants_of(sc).items():
@@ -441,7 +464,7 @@ def _variants(files: Sequence[str], load: _Loader) -> dict[str, Scenario]:
 
 
 def _compare(args: argparse.Namespace, out: Console, err: Console, load: _Loader) -> int:
-    named = _variants(args.files, load)
+    named = _variants(_load_all(args.files, load))
     csv = _output("--csv", args.csv)
     plot = _output("--plot", args.plot, figure=True)
     total = len(named) * args.seeds
@@ -565,12 +588,7 @@ def _seconds(value: object) -> str:
 
 def _sweep(args: argparse.Namespace, out: Console, err: Console, load: _Loader) -> int:
     """One row per grid point and variant: the swept values, then the comparison columns."""
-    grid: dict[str, list[Any]] = {}
-    for arg in args.sets:
-        path, values = parse_set(arg)
-        grid[path] = values
-    sc = load(args.file)
-    grid = {**sc.sweep, **grid}  # --set adds to the file's sweep: block, or replaces a path
+    sc, grid = _sweep_grid(args.sets, args.file, load)
     csv = _output("--csv", args.csv)
     parquet = _output("--parquet", args.parquet)
     plot = _output("--plot", args.plot, figure=True)
@@ -620,6 +638,79 @@ def _sweep(args: argparse.Namespace, out: Console, err: Console, load: _Loader) 
         view.add_row(*cells)
     out.print(view)
     return EXIT_OK
+
+
+def _sweep_grid(
+    sets: Sequence[str], file: str, load: _Loader
+) -> tuple[Scenario, dict[str, list[Any]]]:
+    """The scenario and the grid a sweep runs (``sweep``, ``report --sweep``): the file's
+    ``sweep:`` block, to which each ``--set PATH=V1,V2`` adds its path or replaces it. The
+    ``--set`` arguments are read first: a bad one is an error before the file is read."""
+    grid: dict[str, list[Any]] = {}
+    for arg in sets:
+        path, values = parse_set(arg)
+        grid[path] = values
+    sc = load(file)
+    return sc, {**sc.sweep, **grid}
+
+
+def _report(args: argparse.Namespace, out: Console, err: Console, load: _Loader) -> int:
+    """One HTML page: the file's sweep (``--sweep`` or ``--set``), or the run of each
+    variant of the files (one: a run; more: a comparison) on ``--seeds`` seeds."""
+    from simdeploy import report_html
+
+    output = _output("--output", args.output)
+    assert output is not None  # required by the parser
+    if args.sweep or args.sets:
+        if len(args.files) != 1:
+            raise UsageError([f"--sweep: reports one scenario file's sweep, got {len(args.files)}"])
+        sc, grid = _sweep_grid(args.sets, args.files[0], load)
+        seeds = _seed_list(sc, args.seed, args.seeds)
+        table = _with_progress(
+            err,
+            "sweeping",
+            lambda progress: sweep(sc, grid, seeds, args.jobs, on_progress=progress),
+        )
+        page = report_html.sweep_page(_source(args.files[0], sc), grid, table, seeds)
+    else:
+        scenarios = _load_all(args.files, load)
+        named = _variants(scenarios)
+        seeds = _seed_list(next(iter(named.values())), args.seed, args.seeds)
+        comparison = _with_progress(
+            err,
+            "simulating",
+            lambda progress: compare(named, seeds, args.jobs, on_progress=progress),
+        )
+        sources = [_source(f, sc) for f, sc in zip(args.files, scenarios, strict=True)]
+        page = report_html.run_page(sources, named, comparison)
+    _write("--output", output, lambda p: p.write_text(page, encoding="utf-8"))
+    out.print(Text(f"wrote {output}"))
+    return EXIT_OK
+
+
+def _seed_list(sc: Scenario, first: int | None, n: int) -> list[int]:
+    """``n`` consecutive seeds from ``first`` (``--seed``) or the scenario's own seed."""
+    start = sc.simulation.seed if first is None else first
+    return [start + i for i in range(n)]
+
+
+def _source(file: str, sc: Scenario) -> Source:
+    """A scenario file as the report shows it (its text as written)."""
+    from simdeploy.report_html import Source
+
+    return Source(file, Path(file).read_text(encoding="utf-8"), sc)
+
+
+R = TypeVar("R")
+
+
+def _with_progress(err: Console, what: str, work: Callable[[Any], R]) -> R:
+    """``work(on_progress)``, with a progress bar on stderr when it is a terminal."""
+    if not err.is_terminal:
+        return work(None)
+    with Progress(console=err, transient=True) as bar:
+        task = bar.add_task(what, total=None)
+        return work(lambda done, n: bar.update(task, completed=done, total=n))
 
 
 def _import(args: argparse.Namespace, out: Console, err: Console) -> int:

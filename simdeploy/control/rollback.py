@@ -72,6 +72,10 @@ class Rollout:
     roles: dict[str, str] = field(default_factory=dict)
     #: The canary weight the strategy asks for (percent), for the timeline.
     weight_asked: float | None = None
+    #: Argo's ``status.currentStepIndex`` as it moved: (time, index, the step), the index
+    #: ``len(steps)`` (step "done") once every step has run; empty for a strategy
+    #: without steps. For the replay; nothing reads it during a run.
+    step_log: list[tuple[float, int, str]] = field(default_factory=list)
     #: Called with the outcome each time the rollout ends (completed, then maybe rolled_back).
     on_finish: list[Callable[[str], None]] = field(default_factory=list)
     #: The rollout's process is on its rollback path (interrupted, or aborting on its own

@@ -21,6 +21,7 @@ from simdeploy.world import recorder as rec
 
 if TYPE_CHECKING:
     from simdeploy.control.plane import ControlPlane
+    from simdeploy.control.rollback import Rollout
     from simdeploy.spec.scenario import Scenario
     from simdeploy.world.world import World
 
@@ -36,6 +37,10 @@ class Result:
     controller sync that changed it (spec total, replicas, updated, ready, available, pods).
     ``scaling``: every scale action of any controller (Deployment, Argo, Flagger, shadow):
     replica set, owner, version, its new spec, and the owner's Σ spec and active pods after it.
+    ``pod_states``: every pod state change (``world.recorder.POD_STATES``, or ``Gone``);
+    ``replica_sets``: every replica set's ``spec.replicas`` as it changed, from the steady
+    start; ``steps``: an Argo canary's current step index as it moved (the replay's data,
+    :mod:`simdeploy.run.replay`).
     """
 
     name: str
@@ -45,6 +50,9 @@ class Result:
     events: pd.DataFrame
     status: pd.DataFrame
     scaling: pd.DataFrame | None = None
+    pod_states: pd.DataFrame | None = None
+    replica_sets: pd.DataFrame | None = None
+    steps: pd.DataFrame | None = None
 
     @property
     def summary(self) -> pd.Series:
@@ -323,4 +331,24 @@ def build_result(cp: ControlPlane, seed: int) -> Result:
             "owner_active_pods",
         ],
     )
-    return Result(sc.name, seed, record, timeline, events, status, scaling)
+    pod_states = pd.DataFrame(r.pod_states, columns=["t", "pod", "replica_set", "version", "state"])
+    replica_sets = pd.DataFrame(
+        r.replica_set_specs, columns=["t", "replica_set", "owner", "version", "spec"]
+    )
+    steps = pd.DataFrame(
+        [
+            (t, ro.version, index, _steps_of(ro), step)
+            for ro in cp.rollouts
+            for t, index, step in ro.step_log
+        ],
+        columns=["t", "version", "index", "steps", "step"],
+    )
+    return Result(
+        sc.name, seed, record, timeline, events, status, scaling, pod_states, replica_sets, steps
+    )
+
+
+def _steps_of(ro: Rollout) -> int:
+    """How many steps the rollout ``ro``'s strategy has (an Argo canary's; 0 for others)."""
+    canary = ro.strategy.canary
+    return len(canary.steps) if canary is not None else 0

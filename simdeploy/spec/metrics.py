@@ -55,6 +55,17 @@ SUMMARY: dict[str, tuple[str, str]] = {
 }
 
 SUMMARY_FIELDS: tuple[str, ...] = tuple(SUMMARY)
+#: The reference article's questions: the columns of comparison and sweep tables.
+ARTICLE_FIELDS: tuple[str, ...] = (
+    "downtime_s",
+    "errors",
+    "users_affected",
+    "time_to_detect_s",
+    "rollback_time_s",
+    "extra_cost",
+    "peak_pods",
+    "outcome",
+)
 OUTCOMES_OF_ROLLOUT: tuple[str, ...] = ("completed", "rolled_back", "stuck", "running", "none")
 
 #: The keys of ``errors_by_cause`` (``world/recorder.py``'s ERROR_CAUSES, in its order), so that

@@ -26,6 +26,7 @@ import simpy
 
 from simdeploy.rules.restart_backoff import restart_at
 from simdeploy.world.pod import GONE, RUNNING, Pod, ReplicaSet, index_state
+from simdeploy.world.recorder import NOT_READY, PENDING, READY, TERMINATING
 
 if TYPE_CHECKING:
     from simdeploy.spec.service import PodSpec
@@ -151,6 +152,7 @@ class Cluster:
         old = rs.spec_replicas
         rs.spec_replicas = replicas
         if old != replicas:
+            self.recorder.replica_set_spec(self.env.now, rs.name, rs.owner, rs.version, replicas)
             self.recorder.event(
                 self.env.now,
                 "ScalingReplicaSet",
@@ -184,8 +186,10 @@ class Cluster:
     def start_steady(self, rs: ReplicaSet, replicas: int) -> None:
         """Pods of the version running before t=0: ready, warm, endpoints in place."""
         rs.spec_replicas = replicas
+        self.recorder.replica_set_spec(self.env.now, rs.name, rs.owner, rs.version, replicas)
         for _ in range(replicas):
             pod = self._new_pod(rs)
+            self._state(pod, READY)
             pod.scheduled, pod.phase, pod.accepting = True, RUNNING, True
             pod.started_at, pod.warm_at, pod.start_time = -3600.0, -3600.0, -3600.0
             pod.ready, pod.ready_since, pod.ready_changed_at = True, -3600.0, -3600.0
@@ -226,8 +230,13 @@ class Cluster:
         self._count_pods(+1)
         return pod
 
+    def _state(self, pod: Pod, state: str) -> None:
+        """Record that ``pod`` entered ``state`` now (``recorder.POD_STATES`` or Gone)."""
+        self.recorder.pod_state(self.env.now, pod.name, pod.rs.name, pod.version, state)
+
     def _create_pod(self, rs: ReplicaSet) -> None:
         pod = self._new_pod(rs)
+        self._state(pod, PENDING)
         self.recorder.event(self.env.now, "SuccessfulCreate", pod.name, pod.version)
         self.env.process(self._lifecycle(pod))
 
@@ -264,6 +273,7 @@ class Cluster:
         pod.warm_at = now + pod.model.warmup_s
         pod.unhealthy_at = pod.model.unhealthy_time(now)
         pod.bug_from = pod.model.bug_time(now)
+        self._state(pod, NOT_READY)
         self.recorder.event(now, "Started", pod.name, pod.version)
         # The balancer must notice when a listed pod warms up or goes bad (downtime).
         for t in (pod.warm_at, pod.unhealthy_at):
@@ -470,6 +480,7 @@ class Cluster:
         pod.ready = ready
         pod.ready_since = now if ready else None
         pod.ready_changed_at = now
+        self._state(pod, READY if ready else NOT_READY)
         self.recorder.event(now, "Ready" if ready else "NotReady", pod.name, pod.version)
         if ready:
             self.balancer.add_later(pod)
@@ -490,6 +501,7 @@ class Cluster:
         pod.deleted_at = now
         was_ready = pod.ready
         pod.ready = False
+        self._state(pod, TERMINATING)
         self.recorder.event(now, "Killing", pod.name, pod.version, "pod deleted")
         if was_ready or pod in self.balancer.members:
             self.balancer.remove_later(pod)
@@ -531,6 +543,7 @@ class Cluster:
         if pod.rs.deleted and not pod.rs.pods and pod.rs in self.replica_sets:
             self.replica_sets.remove(pod.rs)
         self._count_pods(-1)
+        self._state(pod, GONE)
         self.recorder.event(self.env.now, "Deleted", pod.name, pod.version)
         self.balancer.refresh()
         self.notify()

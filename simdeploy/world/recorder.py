@@ -45,6 +45,13 @@ ERROR_CAUSES: tuple[str, ...] = OUTCOMES[1:]
 I_OK, I_NO_ENDPOINT, I_REFUSED, I_KILLED, I_TIMEOUT, I_APP_ERROR = range(6)
 I_SCHEMA_ERROR, I_DATA_INCOMPATIBLE = 6, 7
 
+#: A pod's states as the replay shows them, in lifecycle order: created, no container yet;
+#: container started but not Ready (warming up, failing its probe, crash-looping); Ready;
+#: deleted and shutting down. The timeline's ``pods[v]`` counts all four, ``ready[v]`` the
+#: third, ``terminating[v]`` the fourth.
+PENDING, NOT_READY, READY, TERMINATING = "Pending", "NotReady", "Ready", "Terminating"
+POD_STATES: tuple[str, ...] = (PENDING, NOT_READY, READY, TERMINATING)
+
 #: Counts per latency histogram (``rules.latency_bins``: 1% relative error).
 LAT_BINS = N_BINS
 
@@ -76,6 +83,13 @@ class Recorder:
     samples: list[dict[str, float]] = field(default_factory=list)
     users_with_error: set[int] = field(default_factory=set)
     first_served_at: dict[str, float] = field(default_factory=dict)
+    #: Every pod state change: (time, pod, replica set, version, state), state one of
+    #: :data:`POD_STATES`, or ``Gone`` (``world.pod.GONE``) when it no longer exists; a few
+    #: rows per pod, written by the cluster.
+    pod_states: list[tuple[float, str, str, str, str]] = field(default_factory=list)
+    #: Every change of a replica set's ``spec.replicas``, the steady start's included:
+    #: (time, replica set, owner, version, spec).
+    replica_set_specs: list[tuple[float, str, str, str, int]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.n_buckets = max(1, math.ceil(self.duration_s / self.bucket_s))
@@ -236,6 +250,14 @@ class Recorder:
 
     def event(self, t: float, reason: str, obj: str, version: str = "", message: str = "") -> None:
         self.events.append(Event(t, reason, obj, version, message))
+
+    def pod_state(self, t: float, pod: str, replica_set: str, version: str, state: str) -> None:
+        """A pod entered ``state`` at ``t`` (for the replay; nothing reads it during a run)."""
+        self.pod_states.append((t, pod, replica_set, version, state))
+
+    def replica_set_spec(self, t: float, name: str, owner: str, version: str, spec: int) -> None:
+        """A replica set's ``spec.replicas`` became ``spec`` at ``t``."""
+        self.replica_set_specs.append((t, name, owner, version, spec))
 
     def window_error_ratio(self, t_from: float, t_to: float) -> tuple[int, int]:
         """(errors, completed) over buckets fully inside [t_from, t_to), all versions."""

@@ -55,7 +55,7 @@ from simdeploy.world.pod import ReplicaSet
 if TYPE_CHECKING:
     from simdeploy.control.deployment import Deployment
     from simdeploy.control.rollback import Rollout
-    from simdeploy.spec.progressive import ArgoCanary, RunRef
+    from simdeploy.spec.progressive import ArgoCanary, CanaryStep, RunRef
     from simdeploy.world.world import World
 
 
@@ -296,6 +296,7 @@ def run(env: simpy.Environment, world: World, ro: Rollout) -> Generator[simpy.Ev
                     yield ro.wait_promote(env)
                     state["paused"] = None
                 kind = step.kind
+                ro.step_log.append((env.now, i, step_label(step)))
                 if kind == "set_weight":
                     yield from shift(step.set_weight or 0)
                 elif kind == "pause":
@@ -355,6 +356,7 @@ def run(env: simpy.Environment, world: World, ro: Rollout) -> Generator[simpy.Ev
                     state["mirror"] = Mirror(frozenset([canary.name]), mr.percentage / 100)
                     bal.set_routing_later(_routing(ctl, state["cohort"], state["mirror"]))
             # Full promotion.
+            ro.step_log.append((env.now, len(spec.steps), "done"))
             yield from shift(spec.max_traffic_weight)
             _terminate(state, "promoted")
             if state.get("paused"):
@@ -372,6 +374,32 @@ def run(env: simpy.Environment, world: World, ro: Rollout) -> Generator[simpy.Ev
             yield from _abort(env, world, ro, ctl, cause)
         else:
             yield from _undo_after_promotion(env, world, ro, ctl)
+
+
+def step_label(step: CanaryStep) -> str:
+    """A step as the file spells it, in short: ``setWeight: 20``, ``pause: 60s``, ``pause``
+    (until promoted), ``analysis: success-rate``, ``setCanaryScale: 2 replicas``."""
+    if step.set_weight is not None:
+        return f"setWeight: {step.set_weight}"
+    if step.pause is not None:
+        d = step.pause.duration
+        return "pause (until promoted)" if d is None else f"pause: {d:g}s"
+    if step.analysis is not None:
+        return "analysis: " + ", ".join(t.template_name for t in step.analysis.templates)
+    if step.set_canary_scale is not None:
+        sc = step.set_canary_scale
+        if sc.match_traffic_weight:
+            return "setCanaryScale: matchTrafficWeight"
+        if sc.replicas is not None:
+            return f"setCanaryScale: {sc.replicas} replicas"
+        return f"setCanaryScale: weight {sc.weight}"
+    if step.set_header_route is not None:
+        return f"setHeaderRoute: {step.set_header_route.name}"
+    if step.set_mirror_route is not None:
+        mr = step.set_mirror_route
+        return f"setMirrorRoute: {mr.name} {mr.percentage:g}%"
+    assert step.experiment is not None
+    return "experiment: " + ", ".join(t.name for t in step.experiment.templates)
 
 
 def _terminate(state: dict[str, Any], why: str) -> None:
