@@ -33,7 +33,8 @@ from matplotlib.figure import Figure
 
 from simdeploy import plots
 from simdeploy.experiments.compare import Comparison, aggregate
-from simdeploy.experiments.gate import seeds_check
+from simdeploy.experiments.gate import AnyCheck, seeds_check
+from simdeploy.experiments.policy_gate import check_policy
 from simdeploy.plots_sweep import sweep_figure
 from simdeploy.run.replay import frame_times, frames
 from simdeploy.run.result import Result
@@ -321,7 +322,10 @@ def _variant(
     (the figure, events and replay of its first seed's run)."""
     first = runs[0]
     records = [r.record for r in runs]
-    checks = [seeds_check(field, exp, records, seeds, "all") for field, exp in sc.expect.items()]
+    checks: list[AnyCheck] = [
+        seeds_check(field, exp, records, seeds, "all") for field, exp in sc.expect.items()
+    ]
+    checks += check_policy(sc)  # expect: policy:, on its own releases and seeds
     outcomes = sorted({str(r.record["outcome"]) for r in runs})
     events = first.events
     return {

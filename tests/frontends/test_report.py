@@ -386,3 +386,25 @@ def test_event_types_as_kubectl_shows_them(reason: str, kind: str) -> None:
 )
 def test_numbers_on_the_page(value: Any, field: str, shown: str) -> None:
     assert number(value, field) == shown
+
+
+def test_policy_expectations_are_on_the_page(tmp_path: Path) -> None:
+    # canary-analysis's policy with 2 seeds per release: a good release is never rolled back
+    # (0 of 2), a 5% one always but never within 10 s (tests/run/test_policy_gate.py).
+    from tests.conftest import SCENARIOS
+
+    data = yaml.safe_load((SCENARIOS / "canary-analysis.yaml").read_text())
+    data["expect"] = {
+        "outcome": "rolled_back",
+        "policy": {
+            "seeds": 2,
+            "falseRollbackRate": "<= 0.5",
+            "detects": {"errorRate": 0.05, "probability": ">= 0.5", "within": "10s"},
+        },
+    }
+    _, doc = _report(tmp_path, data)
+    rows = doc.one("table", cls="checks").rows()
+    assert [r[0] for r in rows] == ["outcome", "policy.falseRollbackRate", "policy.detects"]
+    assert [r[3] for r in rows] == ["ok", "ok", "FAIL"]
+    assert "in 0 of 2 runs" in rows[1][2] and "in 0 of 2 runs" in rows[2][2]
+    assert "2/3 expectations" in doc.one("p", cls="verdict").text
