@@ -119,6 +119,35 @@ def test_bundled_scenarios_are_well_within_the_budget(path: Path) -> None:
             id="probe-every-microsecond",
         ),
         pytest.param(
+            # Kayenta samples each version once per step: 90 s in steps of 0.1 ms is 9e5
+            # samples a side, ranked some 150 times, at each of 10 measurements.
+            {
+                "analysisTemplates": {
+                    "t": {
+                        "metrics": [
+                            {
+                                "name": "m",
+                                "interval": "10s",
+                                "provider": {
+                                    "kayenta": {
+                                        "step": 1e-4,
+                                        "lookback": True,
+                                        "thresholds": {"pass": 90, "marginal": 75},
+                                        "metrics": [
+                                            {"name": "e", "metric": "error_rate", "groups": ["g"]}
+                                        ],
+                                    }
+                                },
+                            }
+                        ]
+                    }
+                }
+            },
+            "analysisTemplates.t.metrics[0].provider.kayenta.step",
+            "10 measurements of m",
+            id="kayenta-step-0.1ms",
+        ),
+        pytest.param(
             {"traffic": {"timeout": 1e7}, "simulation": {"duration": 1e6}},
             "traffic.rate",
             "about 1e8 simulated requests",
