@@ -10,7 +10,9 @@ Where the simulator needs a stand-in for something outside it:
 - metrics come from the simulator itself: an analysis metric's provider is
   ``{simdeploy: {metric: success_rate, of: canary, window: 1m, minRequests: 20}}``
   (``success_rate``, ``error_rate``, ``error_count``, ``request_count``, ``latency_p50`` /
-  ``p95`` / ``p99`` in seconds), in place of a Prometheus query;
+  ``p95`` / ``p99`` in seconds), in place of a Prometheus query; or a judge on those
+  metrics: ``{kayenta: {...}}`` (Kayenta's NetflixACAJudge on per-step samples of a baseline
+  and a canary) or ``{sequential: {...}}`` (an anytime-valid test of their errors);
 - header matching becomes a share of users: ``setHeaderRoute: {name: beta, userShare: 0.1}``
   (Argo) or ``match: [{userShare: 0.1}]`` (Flagger) sends a fixed 10% of users, picked by
   sticky bucketing, to the canary.
