@@ -143,6 +143,7 @@ def reference_problems(s: Sections) -> list[InitErrorDetails]:
         *_flag_refs(s),
         *_template_refs(s),
         *_metric_roles(s),
+        *_kayenta_steps(s),
         *_expect_refs(s),
     ]
 
@@ -475,6 +476,25 @@ def _metric_roles(s: Sections) -> list[InitErrorDetails]:
                             )
                         )
                         break
+    return out
+
+
+def _kayenta_steps(s: Sections) -> list[InitErrorDetails]:
+    """A Kayenta step shorter than a bucket would sample no whole bucket: every value NaN."""
+    if s.templates is None or s.simulation is None:
+        return []
+    bucket = s.simulation.bucket
+    out = []
+    for tname, template in s.templates.items():
+        for m, metric in enumerate(template.metrics if template is not None else []):
+            k = metric.provider.kayenta
+            if k is not None and k.step < bucket - 1e-9:
+                loc = ("analysisTemplates", tname, "metrics", m, "provider", "kayenta", "step")
+                msg = (
+                    f"{k.step:g} s is shorter than simulation.bucket ({bucket:g} s): a sample "
+                    "covers whole buckets, so every one would be empty"
+                )
+                out.append(problem(loc, msg, k.step))
     return out
 
 

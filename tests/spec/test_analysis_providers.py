@@ -143,6 +143,12 @@ def test_a_scenario_with_both_judges_validates() -> None:
             {},
             f"{P}.provider.sequential.canary: unknown role or version 'v3'",
         ),
+        (
+            {"kayenta": kayenta(step="500ms")},
+            {},
+            f"{P}.provider.kayenta.step: 0.5 s is shorter than simulation.bucket (1 s): a "
+            "sample covers whole buckets, so every one would be empty",
+        ),
         ({"sequential": {"alpha": 1}}, {}, f"{P}.provider.sequential.alpha: Input should be less"),
         (
             {"sequential": {}},
