@@ -229,7 +229,7 @@ def _parser() -> argparse.ArgumentParser:
     pol.add_argument("--json", action="store_true", help="print a JSON list, one per regression")
     pol.add_argument("--csv", metavar="PATH", help="write the table as CSV")
     pol.add_argument(
-        "--plot", metavar="PNG", help="P(rollback) vs regression (95% CI) and time to detect"
+        "--plot", metavar="PNG", help="P(rollback) vs regression (95%% CI) and time to detect"
     )
 
     imp = sub.add_parser(

@@ -9,22 +9,42 @@ measurement (or what the metric's ``noData`` says), Flagger counts it as a faile
 The evaluation rules (measurement phases, limits, worst-phase aggregation, Flagger's
 cumulative failed checks) are the pure ``rules.analysis_argo`` and
 ``rules.analysis_flagger``; this module feeds them.
+
+Two providers judge for themselves instead of through conditions:
+
+- ``kayenta``: per-step samples (:func:`samples`) of each metric for the baseline and the
+  canary over the metric's interval (or since the run began, with ``lookback``), judged by
+  Kayenta's NetflixACAJudge (``rules.kayenta``); the measurement is the score's integer
+  part, its phase Argo's provider's (≥ pass Successful, ≥ marginal Inconclusive, else
+  Failed). Per-step samples of a version are what a Prometheus range query with a step
+  gives Kayenta; Kayenta's own backends can also give per-instance series, which the
+  recorder does not keep.
+- ``sequential``: the canary's and the baseline's errors and requests since the run began
+  (:func:`counts`), tested by ``rules.sequential``: the measurement is the e-value, Failed
+  once it reaches 1/alpha, Successful before.
 """
 
 from __future__ import annotations
 
 import math
+import random
 from collections.abc import Generator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import simpy
 
-from simdeploy.rules import latency_bins
+from simdeploy.rules import kayenta, latency_bins, sequential
 from simdeploy.rules.analysis_argo import MetricRun, assess_run
 from simdeploy.rules.analysis_expr import parse_condition
 from simdeploy.rules.analysis_phase import Phase
-from simdeploy.spec.progressive import AnalysisTemplate, Metric, SimQuery
+from simdeploy.spec.progressive import (
+    AnalysisTemplate,
+    KayentaMetric,
+    KayentaQuery,
+    Metric,
+    SequentialQuery,
+)
 from simdeploy.world import recorder as rec
 
 #: Roles a query may name instead of a version; strategies map them to versions.
@@ -69,6 +89,103 @@ def query(
         return float(done)
     q = {"latency_p50": 0.5, "latency_p95": 0.95, "latency_p99": 0.99}[metric]
     return _latency_quantile(r, v, b0, b1, q)
+
+
+def samples(
+    r: rec.Recorder,
+    version: str,
+    metric: str,
+    start: float,
+    now: float,
+    step: float,
+    min_requests: int = 1,
+) -> list[float]:
+    """``metric`` of ``version`` once per ``step`` back from ``now`` to ``start``, oldest
+    first: what a range query with that step gives. A step with no data is NaN.
+
+    Example: start 0, now 60, step 20 → the values over [0, 20), [20, 40), [40, 60).
+    """
+    n = int((now - start) / step + 1e-9)
+    out = []
+    for i in range(n - 1, -1, -1):
+        value = query(r, version, metric, now - i * step, step, min_requests)
+        out.append(math.nan if value is None else value)
+    return out
+
+
+def counts(r: rec.Recorder, version: str, start: float, now: float) -> tuple[int, int]:
+    """(requests, errors) of ``version`` in the buckets inside [start, now)."""
+    done = query(r, version, "request_count", now, now - start)
+    if done is None:
+        return 0, 0
+    errors = query(r, version, "error_count", now, now - start)
+    return int(done), int(errors or 0)
+
+
+def _metric_config(km: KayentaMetric) -> kayenta.MetricConfig:
+    es = km.effect_size
+    return kayenta.MetricConfig(
+        name=km.name,
+        groups=tuple(km.groups),
+        direction=km.direction,
+        nan_strategy=km.nan_strategy,
+        outlier_strategy=km.outliers.strategy,
+        outlier_factor=km.outliers.outlier_factor,
+        critical=km.critical,
+        must_have_data=km.must_have_data,
+        muted=km.muted,
+        effect_size_measure=es.measure,
+        allowed_increase=es.allowed_increase,
+        allowed_decrease=es.allowed_decrease,
+        critical_increase=es.critical_increase,
+        critical_decrease=es.critical_decrease,
+    )
+
+
+def kayenta_measurement(
+    r: rec.Recorder,
+    k: KayentaQuery,
+    roles: Mapping[str, str],
+    start: float,
+    now: float,
+    seed: str,
+) -> tuple[Phase, float, str]:
+    """One Kayenta judgement over [start, now): (phase, measured value, message).
+
+    ``seed`` seeds the noise the judge adds to two constant samples, so a run repeats."""
+    baseline, canary = roles.get(k.baseline, k.baseline), roles.get(k.canary, k.canary)
+    data = {
+        km.name: (
+            samples(r, baseline, km.metric, start, now, k.step, km.min_requests),
+            samples(r, canary, km.metric, start, now, k.step, km.min_requests),
+        )
+        for km in k.metrics
+    }
+    configs = [_metric_config(km) for km in k.metrics]
+    passing, marginal = k.thresholds.pass_, k.thresholds.marginal
+    result = kayenta.judge(configs, data, k.group_weights, passing, marginal, random.Random(seed))
+    score = result.score.summary
+    phase = kayenta.argo_phase(score, passing, marginal)
+    labels = ", ".join(f"{m.name} {m.classification}" for m in result.metrics)
+    message = f"kayenta score={score:.2f} ({result.classification}; {labels}) → {phase.value}"
+    return phase, float(math.trunc(score)), message
+
+
+def sequential_measurement(
+    r: rec.Recorder, q: SequentialQuery, roles: Mapping[str, str], start: float, now: float
+) -> tuple[Phase, float, str]:
+    """The sequential test on the errors since ``start``: (phase, e-value, message)."""
+    baseline, canary = roles.get(q.baseline, q.baseline), roles.get(q.canary, q.canary)
+    c_done, c_err = counts(r, canary, start, now)
+    b_done, b_err = counts(r, baseline, start, now)
+    share = c_done / (c_done + b_done) if c_done + b_done else 0.0
+    d = sequential.decide(c_err, b_err, share, q.alpha, q.concentration, q.direction)
+    phase = Phase.FAILED if d.reject else Phase.SUCCESSFUL
+    message = (
+        f"e-value={d.e_value:.4g} (1/alpha {1 / q.alpha:g}; errors {c_err} canary, "
+        f"{b_err} baseline; canary share of requests {share:.3f}) → {phase.value}"
+    )
+    return phase, d.e_value, message
 
 
 def _latency_quantile(r: rec.Recorder, v: int, b0: int, b1: int, q: float) -> float | None:
@@ -118,8 +235,8 @@ def analysis_run(
     run with no failure counts as Successful. ``roles`` maps ``canary`` / ``stable`` /
     ``preview`` / ``active`` to versions for the queries.
     """
-    pairs: list[tuple[MetricRun, SimQuery]] = [
-        (metric_run(m), m.provider.simdeploy) for t in templates for m in t.metrics
+    pairs: list[tuple[MetricRun, Metric]] = [
+        (metric_run(m), m) for t in templates for m in t.metrics
     ]
     runs = [m for m, _ in pairs]
     started = env.now
@@ -142,19 +259,49 @@ def analysis_run(
                 terminate = True
                 continue
         now = env.now
-        for m, q in pairs:
+        for m, spec in pairs:
             t = m.next_measurement_at(started)
-            if t is not None and t <= now + 1e-9 and m.phase is None:
-                version = roles.get(q.of, q.of)
-                value = query(r, version, q.metric, now, q.window, q.min_requests)
-                if value is not None:
-                    value *= q.scale  # the units the condition is written in
-                m.observe(value, now)
-                shown = "no data" if value is None else f"{value:.4g}"
-                r.event(
-                    now,
-                    "AnalysisMeasurement",
-                    f"{name}/{m.name}",
-                    version,
-                    f"{q.metric}={shown} → {m.measurements[-1].phase.value}",
-                )
+            if t is None or t > now + 1e-9 or m.phase is not None:
+                continue
+            if spec.provider.simdeploy is None:
+                _judge(r, name, m, spec, roles, started, now)
+                continue
+            q = spec.provider.simdeploy
+            version = roles.get(q.of, q.of)
+            value = query(r, version, q.metric, now, q.window, q.min_requests)
+            if value is not None:
+                value *= q.scale  # the units the condition is written in
+            m.observe(value, now)
+            shown = "no data" if value is None else f"{value:.4g}"
+            r.event(
+                now,
+                "AnalysisMeasurement",
+                f"{name}/{m.name}",
+                version,
+                f"{q.metric}={shown} → {m.measurements[-1].phase.value}",
+            )
+
+
+def _judge(
+    r: rec.Recorder,
+    name: str,
+    m: MetricRun,
+    spec: Metric,
+    roles: Mapping[str, str],
+    started: float,
+    now: float,
+) -> None:
+    """Measure a metric whose provider decides the phase (kayenta, sequential)."""
+    p = spec.provider
+    if p.kayenta is not None:
+        interval = spec.interval
+        start = started if p.kayenta.lookback or interval is None else now - interval
+        seed = f"{name}/{m.name}/{now!r}"
+        phase, value, message = kayenta_measurement(r, p.kayenta, roles, start, now, seed)
+        canary = p.kayenta.canary
+    else:
+        assert p.sequential is not None
+        phase, value, message = sequential_measurement(r, p.sequential, roles, started, now)
+        canary = p.sequential.canary
+    m.record(phase, now, value=value)
+    r.event(now, "AnalysisMeasurement", f"{name}/{m.name}", roles.get(canary, canary), message)

@@ -47,7 +47,7 @@ from simdeploy.spec.database import Database
 from simdeploy.spec.distributions import DistSpec
 from simdeploy.spec.flags import Flag
 from simdeploy.spec.plan import Action
-from simdeploy.spec.progressive import AnalysisTemplate
+from simdeploy.spec.progressive import AnalysisTemplate, Metric
 from simdeploy.spec.rollback import Rollback
 from simdeploy.spec.service import Service, Strategy
 from simdeploy.spec.settings import Simulation
@@ -260,15 +260,18 @@ def estimate(sc: ScenarioParts) -> Estimate:
     for name, tpl in sc.analysis_templates.items():
         for i, m in enumerate(tpl.metrics):
             n = _measurements(m.interval, m.count, d)
-            q = m.provider.simdeploy
-            cells = (q.window / bucket + 1) * (8 + LATENCY_BINS)
+            cells, judge_s = _measurement_work(m, bucket, d)
             path = f"analysisTemplates.{name}.metrics[{i}].interval"
+            advice = f"raise {path} or set a count"
+            if m.provider.kayenta is not None:  # its samples: one per step of the window
+                path = f"analysisTemplates.{name}.metrics[{i}].provider.kayenta.step"
+                advice = f"raise {path}"
             cost = Cost(
-                n * (cells * SECONDS_PER_CELL_SCAN + SECONDS_PER_EVENT),
+                n * (cells * SECONDS_PER_CELL_SCAN + judge_s + SECONDS_PER_EVENT),
                 n * BYTES_PER_EVENT,
                 f"{_count(n)} measurements of {m.name}",
                 path,
-                f"raise {path} or set a count",
+                advice,
             )
             out.parts[f"analysis:{name}:{i}"] = cost
     for where, st in strategies:
@@ -494,6 +497,27 @@ def _f(x: int | float) -> float:
         return float(x)
     except OverflowError:
         return math.inf
+
+
+def _measurement_work(m: Metric, bucket: float, d: float) -> tuple[float, float]:
+    """(counters scanned, seconds of statistics) of one measurement of ``m``.
+
+    A query scans its window's buckets; Kayenta samples each metric of the baseline and the
+    canary once per step over the interval (since the run began with lookback: at most the
+    run) and ranks the samples some 150 times (three Brent searches); the sequential test
+    counts two versions since the run began."""
+    p = m.provider
+    if p.simdeploy is not None:
+        return (p.simdeploy.window / bucket + 1) * (8 + LATENCY_BINS), 0.0
+    if p.kayenta is not None:
+        k = p.kayenta
+        window = d if k.lookback or m.interval is None else min(m.interval, d)
+        samples = window / k.step + 1
+        per_metric = 2 * (window / bucket + samples) * (8 + LATENCY_BINS)
+        ranked = 150 * 2 * samples * max(1.0, math.log2(2 * samples))
+        n = len(k.metrics)
+        return n * per_metric, n * ranked * SECONDS_PER_CELL_SCAN * 10
+    return 2 * (d / bucket + 1) * 8, 0.0
 
 
 def _measurements(interval: float | None, count: int | None, d: float) -> float:

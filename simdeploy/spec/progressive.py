@@ -10,7 +10,9 @@ Where the simulator needs a stand-in for something outside it:
 - metrics come from the simulator itself: an analysis metric's provider is
   ``{simdeploy: {metric: success_rate, of: canary, window: 1m, minRequests: 20}}``
   (``success_rate``, ``error_rate``, ``error_count``, ``request_count``, ``latency_p50`` /
-  ``p95`` / ``p99`` in seconds), in place of a Prometheus query;
+  ``p95`` / ``p99`` in seconds), in place of a Prometheus query; or a judge on those
+  metrics: ``{kayenta: {...}}`` (Kayenta's NetflixACAJudge on per-step samples of a baseline
+  and a canary) or ``{sequential: {...}}`` (an anytime-valid test of their errors);
 - header matching becomes a share of users: ``setHeaderRoute: {name: beta, userShare: 0.1}``
   (Argo) or ``match: [{userShare: 0.1}]`` (Flagger) sends a fixed 10% of users, picked by
   sticky bucketing, to the canary.
@@ -22,7 +24,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal, get_args
 
-from pydantic import BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import BeforeValidator, ConfigDict, Discriminator, Field, Tag, model_validator
 from pydantic.alias_generators import to_camel
 
 from simdeploy.rules import progressive_validation as pv
@@ -79,8 +81,195 @@ class SimQuery(Strict):
     scale: Annotated[float, Field(gt=0)] = 1.0
 
 
+#: Which way a change is a regression (Kayenta's ``direction``).
+Direction = Literal["increase", "decrease", "either"]
+
+
+class KayentaThresholds(Strict):
+    """``thresholds: {pass, marginal}``: scores (0–100) as the Argo provider sends them to
+    Kayenta (Kayenta's ``scoreThresholds``). A score at or above ``pass`` is Successful, at
+    or above ``marginal`` Inconclusive, below it Failed."""
+
+    pass_: Annotated[int, Field(alias="pass", ge=0, le=100)]
+    marginal: Annotated[int, Field(ge=0, le=100)]
+
+    @model_validator(mode="after")
+    def _order(self) -> KayentaThresholds:
+        if self.marginal > self.pass_:
+            raise_problems(
+                type(self).__name__,
+                [
+                    problem(
+                        ("marginal",),
+                        f"above pass ({self.pass_}): no score could be Inconclusive",
+                        self.marginal,
+                    )
+                ],
+            )
+        return self
+
+
+class KayentaOutliers(Strict):
+    """Kayenta's ``outliers``: ``keep`` them, or ``remove`` what lies beyond
+    Q1 − outlierFactor·IQR and Q3 + outlierFactor·IQR (and beyond P1 / P99)."""
+
+    strategy: Literal["keep", "remove"] = "keep"
+    outlier_factor: Annotated[float, Field(gt=0)] = 3.0
+
+
+class KayentaEffectSize(Strict):
+    """Kayenta's ``effectSize``: how big a significant change must be to count. For
+    ``meanRatio`` (canary mean / baseline mean) the thresholds default to 1.0, for ``cles``
+    (the share of pairs where the canary is higher) to 0.5."""
+
+    measure: Literal["meanRatio", "cles"] = "meanRatio"
+    allowed_increase: Annotated[float, Field(ge=0)] | None = None
+    allowed_decrease: Annotated[float, Field(ge=0)] | None = None
+    critical_increase: Annotated[float, Field(ge=0)] | None = None
+    critical_decrease: Annotated[float, Field(ge=0)] | None = None
+
+
+class KayentaMetric(Strict):
+    """One metric of the canary config: a simulator metric sampled per ``step`` for the
+    baseline and the canary, and how Kayenta judges it (``analysisConfigurations.canary``).
+    A step with fewer than ``minRequests`` requests has no value (NaN), as a Prometheus
+    rate over an empty range."""
+
+    name: str
+    metric: QueryMetric
+    groups: Annotated[list[str], Field(min_length=1)]
+    direction: Direction = "either"
+    nan_strategy: Literal["remove", "replace"] = "remove"
+    outliers: KayentaOutliers = Field(default_factory=KayentaOutliers)
+    effect_size: KayentaEffectSize = Field(default_factory=KayentaEffectSize)
+    critical: bool = False
+    must_have_data: bool = False
+    muted: bool = False
+    min_requests: Annotated[int, Field(ge=1)] = 1
+
+
+class KayentaQuery(Strict):
+    """``provider: {kayenta: ...}``: Kayenta's NetflixACAJudge on simulator samples.
+
+    Each measurement samples every metric of the ``baseline`` and the ``canary`` (a role
+    or a version) once per ``step`` over the window (the metric's ``interval`` back from
+    now, or since the run began with ``lookback``, as Argo's provider asks Kayenta), judges
+    them (:mod:`simdeploy.rules.kayenta`) and takes the score as the measurement.
+    """
+
+    metrics: Annotated[list[KayentaMetric], Field(min_length=1)]
+    thresholds: KayentaThresholds
+    group_weights: dict[str, Annotated[float, Field(ge=0)]] = Field(default_factory=dict)
+    baseline: str = "stable"
+    canary: str = "canary"
+    step: Annotated[Duration, Field(gt=0)] = 10.0
+    lookback: bool = False
+
+    @model_validator(mode="after")
+    def _config(self) -> KayentaQuery:
+        out = []
+        names = [m.name for m in self.metrics]
+        for i, name in enumerate(names):
+            if name in names[:i]:
+                out.append(problem(("metrics", i, "name"), f"'{name}' is given twice"))
+        groups = {g for m in self.metrics for g in m.groups}
+        for g in self.group_weights:
+            if g not in groups:
+                known = ", ".join(sorted(groups))
+                msg = f"no metric is in group '{g}' (groups: {known})"
+                out.append(problem(("groupWeights", g), msg))
+        total = sum(self.group_weights.values())
+        if total > 100 + 1e-9:
+            msg = f"the weights add up to {total:g}: Kayenta's weights total 100"
+            out.append(problem(("groupWeights",), msg))
+        elif groups and groups <= set(self.group_weights) and total < 100 - 1e-9:
+            msg = f"the weights add up to {total:g}, so no score could reach 100: they total 100"
+            out.append(problem(("groupWeights",), msg))
+        raise_problems(type(self).__name__, out)
+        return self
+
+
+class SequentialQuery(Strict):
+    """``provider: {sequential: ...}``: an anytime-valid test of the canary's errors.
+
+    Counts the errors of the ``canary`` and the ``baseline`` since the analysis run began;
+    under the null hypothesis the canary's share of them is its share of the requests. The
+    e-value (a Bayes factor with a Beta prior of ``concentration`` centred on that share,
+    :mod:`simdeploy.rules.sequential`) may be checked at every measurement: the measurement
+    fails once it reaches 1/``alpha`` (with the canary's share above its traffic share, for
+    ``direction: increase``), and the chance that a release as good as the baseline ever
+    does is at most ``alpha``.
+    """
+
+    metric: Literal["error_count"] = "error_count"
+    baseline: str = "stable"
+    canary: str = "canary"
+    alpha: Annotated[float, Field(gt=0, lt=1)] = 0.05
+    concentration: Annotated[float, Field(gt=0)] = 100.0
+    direction: Direction = "increase"
+
+
+class KayentaBinding(Strict):
+    """A ``metricBindings`` entry for a manifest's Kayenta metric: the canary config (which
+    lives in Kayenta, not in the manifest) as the ``kayenta`` provider's fields."""
+
+    metrics: Annotated[list[KayentaMetric], Field(min_length=1)]
+    group_weights: dict[str, Annotated[float, Field(ge=0)]] = Field(default_factory=dict)
+    baseline: str = "stable"
+    canary: str = "canary"
+    step: Annotated[Duration, Field(gt=0)] | None = None
+
+
+def _binding_kind(value: Any) -> str:
+    if isinstance(value, KayentaBinding) or (isinstance(value, dict) and "metrics" in value):
+        return "kayenta"
+    return "simdeploy"
+
+
+#: What a manifest metric stands for (``metricBindings``): a query, or a Kayenta canary config.
+MetricBinding = Annotated[
+    Annotated[SimQuery, Tag("simdeploy")] | Annotated[KayentaBinding, Tag("kayenta")],
+    Discriminator(_binding_kind),
+]
+
+
+#: The providers a metric may name, each with the fields that name a role or a version.
+PROVIDERS: dict[str, tuple[str, ...]] = {
+    "simdeploy": ("of",),
+    "kayenta": ("baseline", "canary"),
+    "sequential": ("baseline", "canary"),
+}
+
+
 class Provider(Strict):
-    simdeploy: SimQuery
+    """Exactly one of ``simdeploy`` (a query, judged by the metric's conditions),
+    ``kayenta`` (Kayenta's judge, judged by its score) or ``sequential`` (an anytime-valid
+    test, judged by its e-value)."""
+
+    simdeploy: SimQuery | None = None
+    kayenta: KayentaQuery | None = None
+    sequential: SequentialQuery | None = None
+
+    @model_validator(mode="after")
+    def _one(self) -> Provider:
+        given = [k for k in PROVIDERS if getattr(self, k) is not None]
+        if len(given) != 1:
+            got = " and ".join(given) if given else "none"
+            raise_problems(
+                type(self).__name__,
+                [problem((), f"give exactly one of simdeploy, kayenta, sequential (got {got})")],
+            )
+        return self
+
+    @property
+    def kind(self) -> str:
+        """``simdeploy``, ``kayenta`` or ``sequential``."""
+        return next(k for k in PROVIDERS if getattr(self, k) is not None)
+
+    def role_fields(self) -> list[tuple[str, str]]:
+        """(field, role or version) for each field of the provider that names one."""
+        body = getattr(self, self.kind)
+        return [(f, getattr(body, f)) for f in PROVIDERS[self.kind]]
 
 
 def _condition(value: str | None) -> str | None:
@@ -121,6 +310,17 @@ class Metric(Strict):
                 _condition(text)
             except ValueError as exc:
                 out.append(problem((name,), str(exc), text))
+        if self.provider.kind != "simdeploy":
+            for name, text in (
+                ("successCondition", self.success_condition),
+                ("failureCondition", self.failure_condition),
+            ):
+                if text is not None:
+                    msg = (
+                        f"the {self.provider.kind} provider decides the measurement's phase "
+                        "itself; a condition would never be read"
+                    )
+                    out.append(problem((name,), msg, text))
         if self.count is not None and self.count > 1 and self.interval is None:
             out.append(
                 problem(("interval",), "required when count > 1 (Argo: 'interval must be set')")

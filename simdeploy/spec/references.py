@@ -150,6 +150,7 @@ def reference_problems(s: Sections) -> list[InitErrorDetails]:
         *_flag_refs(s),
         *_template_refs(s),
         *_metric_roles(s),
+        *_kayenta_steps(s),
         *_expect_refs(s),
     ]
 
@@ -457,28 +458,50 @@ def _metric_roles(s: Sections) -> list[InitErrorDetails]:
     out = []
     for tname, template in s.templates.items():
         for m, metric in enumerate(template.metrics if template is not None else []):
-            of = metric.provider.simdeploy.of
-            loc = ("analysisTemplates", tname, "metrics", m, "provider", "simdeploy", "of")
-            if of in s.versions:
-                continue
-            if of not in QUERY_ROLES and of not in experiment_roles:
-                close = difflib.get_close_matches(of, [*QUERY_ROLES, *versions], n=1)
-                hint = f"; did you mean '{close[0]}'?" if close else ""
-                known = f"roles: {', '.join(QUERY_ROLES)}; versions: {', '.join(versions)}"
-                out.append(problem(loc, f"unknown role or version '{of}'{hint} ({known})", of))
-                continue
-            for where, kind, extra in users.get(tname, []):
-                roles = (*ROLES_OF.get(kind, QUERY_ROLES), *extra)
-                if of not in roles:
-                    out.append(
-                        problem(
-                            loc,
-                            f"{_STRATEGY_NAMES.get(kind, kind)} has no role '{of}' "
-                            f"({_path(where)} runs this template); its roles: {', '.join(roles)}",
-                            of,
+            provider = metric.provider
+            for key, of in provider.role_fields():
+                loc = ("analysisTemplates", tname, "metrics", m, "provider", provider.kind, key)
+                if of in s.versions:
+                    continue
+                if of not in QUERY_ROLES and of not in experiment_roles:
+                    close = difflib.get_close_matches(of, [*QUERY_ROLES, *versions], n=1)
+                    hint = f"; did you mean '{close[0]}'?" if close else ""
+                    known = f"roles: {', '.join(QUERY_ROLES)}; versions: {', '.join(versions)}"
+                    msg = f"unknown role or version '{of}'{hint} ({known})"
+                    out.append(problem(loc, msg, of))
+                    continue
+                for where, kind, extra in users.get(tname, []):
+                    roles = (*ROLES_OF.get(kind, QUERY_ROLES), *extra)
+                    if of not in roles:
+                        out.append(
+                            problem(
+                                loc,
+                                f"{_STRATEGY_NAMES.get(kind, kind)} has no role '{of}' "
+                                f"({_path(where)} runs this template); its roles: "
+                                f"{', '.join(roles)}",
+                                of,
+                            )
                         )
-                    )
-                    break
+                        break
+    return out
+
+
+def _kayenta_steps(s: Sections) -> list[InitErrorDetails]:
+    """A Kayenta step shorter than a bucket would sample no whole bucket: every value NaN."""
+    if s.templates is None or s.simulation is None:
+        return []
+    bucket = s.simulation.bucket
+    out = []
+    for tname, template in s.templates.items():
+        for m, metric in enumerate(template.metrics if template is not None else []):
+            k = metric.provider.kayenta
+            if k is not None and k.step < bucket - 1e-9:
+                loc = ("analysisTemplates", tname, "metrics", m, "provider", "kayenta", "step")
+                msg = (
+                    f"{k.step:g} s is shorter than simulation.bucket ({bucket:g} s): a sample "
+                    "covers whole buckets, so every one would be empty"
+                )
+                out.append(problem(loc, msg, k.step))
     return out
 
 

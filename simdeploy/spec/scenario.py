@@ -54,7 +54,7 @@ from simdeploy.spec.manifests.expand import (
 )
 from simdeploy.spec.plan import Action
 from simdeploy.spec.policy import policy_problems
-from simdeploy.spec.progressive import AnalysisTemplate, SimQuery
+from simdeploy.spec.progressive import AnalysisTemplate, MetricBinding
 from simdeploy.spec.references import Sections, reference_problems
 from simdeploy.spec.rollback import Rollback, Slo
 from simdeploy.spec.service import Service, Strategy
@@ -88,10 +88,11 @@ class Scenario(Strict):
         "path → its values",
     )
     analysis_templates: dict[str, AnalysisTemplate] = Field(default_factory=dict)
-    metric_bindings: dict[str, SimQuery] = Field(
+    metric_bindings: dict[str, MetricBinding] = Field(
         default_factory=dict,
         description="the simulator query each AnalysisTemplate manifest metric stands for, by "
-        "<template>/<metric> or metric name (simdeploy.spec.manifests.analysis)",
+        "<template>/<metric> or metric name, or for a Kayenta metric its canary config "
+        "(metrics, groupWeights) (simdeploy.spec.manifests.analysis)",
     )
     database: Database | None = None
     flags: dict[str, Flag] = Field(default_factory=dict)

@@ -184,6 +184,8 @@ NOT_FIELDS = {
     "targetRef": "a Flagger Canary's Deployment",
     "autoscalerRef": "a Flagger Canary's HPA",
     "templateRef": "a Flagger Canary metric's MetricTemplate",
+    "canaryConfigName": "an Argo Kayenta provider's canary config, in a manifest",
+    "meanRatio": "a value of a Kayenta metric's effectSize.measure",
     # Functions of analysis conditions (rules/analysis_expr.py), not fields
     "isNaN": "a condition function",
     "isInf": "a condition function",

@@ -108,3 +108,31 @@ def test_a_scenario_without_a_deploy_is_refused() -> None:
     sc = Scenario.parse({"service": {"version": "v1"}, "versions": {"v1": {}}})
     with pytest.raises(UsageError, match="no deploy action"):
         policy(sc, [0.0], seeds=2)
+
+
+def test_the_sequential_judge_keeps_its_false_rollback_rate() -> None:
+    # canary-sequential.yaml: v1 and v2 both fail 1% of requests (the flagged payments
+    # client); the analysis step counts errors since it began and looks every 10 s, 12 times.
+    # Regression 0 is the null hypothesis (the canary's share of errors is its 20% of the
+    # requests), so each run rolls back with probability at most alpha = 0.05 however many
+    # looks (Ville's inequality); over 8 seeds, 3 or more would happen with probability
+    # P(Bin(8, 0.05) >= 3) = 0.6% even at that bound: at most 2 is the robust assertion.
+    # Regression 0.05: the first look counts ~9 s of traffic, the canary ~360 requests with
+    # 6% errors (~22), the stable ~1440 with 1% (~14): BF(22, 14) ≈ 60 > 20 on average, and
+    # at the second look (~44 against ~29) BF(48, 32) = 2.2e6: every seed rolls back by then.
+    sc = load_scenario("scenarios/canary-sequential.yaml")
+    assert triggers(sc) == ["plan[0].strategy.canary.steps[1].analysis"]
+    table = policy(sc, [0.0, 0.05], seeds=8)
+    good, bad = table.iloc[0], table.iloc[1]
+    assert good["p_rollback"] <= 2 / 8 and good["errors"] > 0  # the null has errors to count
+    assert bad["p_rollback"] == 1.0 and bad["time_to_detect_s_p90"] <= 30
+
+
+def test_the_kayenta_judge_is_a_rollback_trigger() -> None:
+    # A good release scores 100 (no errors on either side); 5% errors on a critical metric
+    # score 0 at the first judgement, a minute into the analysis.
+    sc = load_scenario("scenarios/canary-kayenta.yaml")
+    assert triggers(sc) == ["plan[0].strategy.canary.steps[1].analysis"]
+    table = policy(sc, [0.0, 0.05], seeds=3)
+    assert list(table["p_rollback"]) == [0.0, 1.0]
+    assert table.iloc[1]["time_to_detect_s"] <= 70

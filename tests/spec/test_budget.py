@@ -119,6 +119,37 @@ def test_bundled_scenarios_are_well_within_the_budget(path: Path) -> None:
             id="probe-every-microsecond",
         ),
         pytest.param(
+            # Kayenta samples each version once per step since the analysis began: an hour
+            # in 1 s steps is 3600 samples a side, ranked some 150 times (the Brent searches),
+            # and that every second: 3601 measurements of about 1.5 s each.
+            {
+                "simulation": {"duration": "1h"},
+                "analysisTemplates": {
+                    "t": {
+                        "metrics": [
+                            {
+                                "name": "m",
+                                "interval": "1s",
+                                "provider": {
+                                    "kayenta": {
+                                        "step": 1,
+                                        "lookback": True,
+                                        "thresholds": {"pass": 90, "marginal": 75},
+                                        "metrics": [
+                                            {"name": "e", "metric": "error_rate", "groups": ["g"]}
+                                        ],
+                                    }
+                                },
+                            }
+                        ]
+                    }
+                },
+            },
+            "analysisTemplates.t.metrics[0].provider.kayenta.step",
+            "3,601 measurements of m",
+            id="kayenta-1s-steps-every-second-for-an-hour",
+        ),
+        pytest.param(
             {"traffic": {"timeout": 1e7}, "simulation": {"duration": 1e6}},
             "traffic.rate",
             "about 1e8 simulated requests",

@@ -156,3 +156,79 @@ def test_a_bad_condition_is_reported_at_the_templates_line(tmp_path: Path) -> No
     metric_line = 1 + next(i for i, t in enumerate(text.splitlines()) if t.strip() == "- name: a")
     assert line.startswith(f"m.yaml:{metric_line}: spec.metrics[0].successCondition: ")
     assert "invalid condition" in line
+
+
+def kayenta_metric(**provider: Any) -> dict[str, Any]:
+    """The metric of Argo's Kayenta docs (docs/analysis/kayenta.md), interval and count form."""
+    scope = {"scope": "app=guestbook and rollouts-pod-template-hash={{args.canary-hash}}"}
+    return {
+        "name": "mann-whitney",
+        "interval": "60s",
+        "count": 3,
+        "provider": {
+            "kayenta": {
+                "address": "https://kayenta.example.com",
+                "application": "guestbook",
+                "canaryConfigName": "my-test",
+                "thresholds": {"pass": 90, "marginal": 75},
+                "scopes": [
+                    {
+                        "name": "default",
+                        "controlScope": {**scope, "step": 60},
+                        "experimentScope": {**scope, "step": 60},
+                    }
+                ],
+                **provider,
+            }
+        },
+    }
+
+
+CANARY_CONFIG = {"metrics": [{"name": "errors", "metric": "error_rate", "groups": ["errors"]}]}
+
+
+def test_a_kayenta_metric_reads_its_canary_config_from_the_bindings(tmp_path: Path) -> None:
+    # Argo's provider: thresholds, the scope's step, lookback. The canary config (my-test)
+    # lives in Kayenta: its metrics are the binding's.
+    args = [{"name": "stable-hash"}, {"name": "canary-hash"}]
+    tmpl = template(kayenta_metric(), args=args)
+    (line,) = problems(tmp_path, tmpl)
+    assert (
+        "spec.metrics[0].provider.kayenta: metric 'mann-whitney' (kayenta, canaryConfigName "
+        in line
+    )
+    assert "'my-test') judges the metrics of a canary config that lives in Kayenta" in line
+    assert "add metricBindings: {checks/mann-whitney: {metrics: [{name: errors" in line
+    sc = read(tmp_path, tmpl, metricBindings={"mann-whitney": CANARY_CONFIG})
+    (m,) = sc.analysis_templates["checks"].metrics
+    k = m.provider.kayenta
+    assert k is not None and (m.interval, m.count) == (60.0, 3)
+    assert (k.thresholds.pass_, k.thresholds.marginal, k.step, k.lookback) == (90, 75, 60.0, False)
+    assert [km.name for km in k.metrics] == ["errors"] and (k.baseline, k.canary) == (
+        "stable",
+        "canary",
+    )
+    assert any(
+        "canary config 'my-test' of 'mann-whitney' read from metricBindings" in n for n in sc.notes
+    )
+    assert not sc.warnings  # Kayenta's address and accounts are read, not warned about
+
+
+def test_kayenta_spellings_and_windows(tmp_path: Path) -> None:
+    # Argo's API field is `threshold` (the docs write `thresholds`); a scope with start and
+    # end (the experiment example) is the window since the analysis began: lookback. A
+    # condition is dropped: Argo's Kayenta provider never reads one.
+    metric = kayenta_metric(threshold={"pass": 80, "marginal": 60}, lookback=True)
+    del metric["provider"]["kayenta"]["thresholds"]
+    metric["successCondition"] = "result > 50"
+    bound = {"checks/mann-whitney": {**CANARY_CONFIG, "groupWeights": {"errors": 100}}}
+    sc = read(tmp_path, template(metric), metricBindings=bound)
+    (m,) = sc.analysis_templates["checks"].metrics
+    assert m.success_condition is None and m.provider.kayenta is not None
+    assert (m.provider.kayenta.thresholds.pass_, m.provider.kayenta.lookback) == (80, True)
+    assert any("successCondition: dropped" in w for w in sc.warnings)
+    timed = kayenta_metric()
+    timed["provider"]["kayenta"]["scopes"][0]["experimentScope"]["start"] = "2019-03-29T01:08:34Z"
+    sc = read(tmp_path, template(timed), metricBindings=bound)
+    assert sc.analysis_templates["checks"].metrics[0].provider.kayenta.lookback is True  # type: ignore[union-attr]
+    assert any("start and end read as lookback" in n for n in sc.notes)

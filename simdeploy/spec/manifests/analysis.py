@@ -22,6 +22,16 @@ is not called: each metric is bound to a simulator query
      when the histogram is in milliseconds (``..._milliseconds_bucket``);
    - the window is the query's first range (``[5m]``), the role ``canary``;
 3. else a problem naming the metric and the binding to add.
+
+A ``kayenta`` provider (Argo's: ``address``, ``application``, ``canaryConfigName``,
+``threshold`` — the docs spell it ``thresholds`` — ``scopes``, ``lookback``) becomes the
+scenario's ``kayenta`` provider: its pass and marginal scores, the first scope's ``step``
+and ``lookback`` (a scope with ``start`` and ``end``, as in Argo's experiment example, is
+read as ``lookback``: the window since the analysis began). The canary config it names
+lives in Kayenta, not in the manifest: its metrics come from the binding
+(``metricBindings: {mann-whitney: {metrics: [{name: errors, metric: error_rate, groups:
+[errors]}], groupWeights: {...}}}``), and without one the metric is a problem. A condition
+on a Kayenta metric is dropped with a warning: Argo's Kayenta provider never reads one.
 """
 
 from __future__ import annotations
@@ -49,6 +59,15 @@ _QUANTILE = re.compile(r"histogram_quantile\s*\(\s*(0?\.[0-9]+|1(?:\.0*)?)\s*,")
 _NOT_5XX = re.compile(r"!~\s*\"5(?:\.\*|\.\.|xx)\"")
 _5XX = re.compile(r"(?<![!])=~\s*\"5(?:\.\*|\.\.|xx)\"")
 _QUANTILES = {0.5: "latency_p50", 0.95: "latency_p95", 0.99: "latency_p99"}
+#: Where Argo's Kayenta provider finds Kayenta: read, not needed (the simulator judges).
+_KAYENTA_SERVER = (
+    "address",
+    "application",
+    "canaryConfigName",
+    "metricsAccountName",
+    "configurationAccountName",
+    "storageAccountName",
+)
 
 
 def from_analysis_template(doc: Document, bindings: dict[str, Any], args: dict[str, str]) -> Found:
@@ -126,6 +145,8 @@ def _metric(
     provider = r.mapping(metric.get("provider"), (*path, "provider"))
     kinds = list(provider)
     binding = bindings.get(f"{template}/{name}", bindings.get(name))
+    if isinstance(provider.get("kayenta"), dict):
+        return _kayenta(r, template, out, provider["kayenta"], path, values, binding)
     if binding is not None:
         out["provider"] = {"simdeploy": binding}
         return out
@@ -143,6 +164,72 @@ def _metric(
     shown = ", ".join(f"{k}: {v}" for k, v in guessed.items())
     r.found.notes.append(
         f"{r.where((*path, 'provider'))}: {kinds[0]} query of {name!r} read as {{{shown}}}"
+    )
+    return out
+
+
+def _kayenta(
+    r: Reader,
+    template: str,
+    out: dict[str, Any],
+    body: dict[str, Any],
+    path: Path_,
+    values: dict[str, Any],
+    binding: Any,
+) -> dict[str, Any] | None:
+    """``out`` (the metric so far) with Argo's Kayenta provider read into ``kayenta:``."""
+    name = out["name"]
+    at = (*path, "provider", "kayenta")
+    for key in ("successCondition", "failureCondition"):
+        if out.pop(key, None) is not None:
+            r.found.warnings.append(
+                f"{r.where((*path, key))}: dropped: Argo's Kayenta provider decides the "
+                "measurement from the score and never reads a condition"
+            )
+    config = body.get("canaryConfigName", "?")
+    if not isinstance(binding, dict) or "metrics" not in binding:
+        r.found.problems.append(
+            f"{r.where(at)}: metric {name!r} (kayenta, canaryConfigName {config!r}) judges the "
+            "metrics of a canary config that lives in Kayenta: add metricBindings: "
+            f"{{{template}/{name}: {{metrics: [{{name: errors, metric: error_rate, groups: "
+            "[errors]}]}} (and groupWeights)"
+        )
+        return None
+    r.ignored(
+        body,
+        at,
+        ("threshold", "thresholds", "scopes", "lookback", *_KAYENTA_SERVER),
+        "not simulated",
+    )
+    kayenta: dict[str, Any] = {}
+    key = "threshold" if "threshold" in body else "thresholds"
+    limits = r.mapping(body.get(key), (*at, key))
+    kayenta["thresholds"] = {
+        k: _substitute(r, limits[k], (*at, key, k), values)
+        for k in ("pass", "marginal")
+        if k in limits
+    }
+    scopes = body.get("scopes")
+    scope = r.mapping(scopes[0], (*at, "scopes", 0)) if isinstance(scopes, list) and scopes else {}
+    experiment = r.mapping(scope.get("experimentScope"), (*at, "scopes", 0, "experimentScope"))
+    step = _substitute(
+        r, experiment.get("step"), (*at, "scopes", 0, "experimentScope", "step"), values
+    )
+    if step:
+        kayenta["step"] = step
+    lookback = bool(body.get("lookback", False))
+    if experiment.get("start") or experiment.get("end"):
+        lookback = True
+        r.found.notes.append(
+            f"{r.where((*at, 'scopes', 0, 'experimentScope'))}: start and end read as "
+            "lookback: the window since the analysis began"
+        )
+    if lookback:
+        kayenta["lookback"] = True
+    kayenta.update(binding)
+    out["provider"] = {"kayenta": kayenta}
+    r.found.notes.append(
+        f"{r.where(at)}: canary config {config!r} of {name!r} read from metricBindings"
     )
     return out
 
