@@ -24,6 +24,7 @@ from simdeploy.control.rollback import (
 )
 from simdeploy.control.strategies import get_strategy
 from simdeploy.spec.plan import Action
+from simdeploy.world.balancer import Routing
 
 
 def run_plan(env: simpy.Environment, cp: ControlPlane) -> Generator[simpy.Event, Any, None]:
@@ -54,6 +55,10 @@ def apply_action(env: simpy.Environment, cp: ControlPlane, action: Action) -> No
         if impl.run is not None:
             ro.process = env.process(impl.run(env, world, ro))
         else:
+            # A Deployment behind a plain Service: every replica set's pods are endpoints.
+            # An earlier Argo, blue/green or shadow deploy left its selector or weights
+            # (on the promoted replica set only), which would keep the new pods unserved.
+            world.balancer.set_routing(Routing())
             ro.process = env.process(k8s_rollout(env, dep, ro, rec))
         watch_rollback_done(ro, world.balancer)
     elif action.action == "rollback":

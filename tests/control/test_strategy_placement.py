@@ -85,3 +85,33 @@ def test_undo_after_completion_is_the_same_in_service_and_in_plan(name: str) -> 
     in_plan = _run(BLOCKS[name], "plan", "120s")
     assert in_plan.record["outcome"] == "rolled_back"
     _same(in_service, in_plan)
+
+
+@pytest.mark.parametrize(
+    "first",
+    [
+        {"canary": {"trafficRouting": {"istio": {}}, "steps": [{"setWeight": 50}]}},
+        {"blueGreen": {"autoPromotionEnabled": True}},
+    ],
+    ids=["argo-canary-with-router", "blue-green"],
+)
+def test_a_rolling_update_after_a_progressive_deploy_serves_the_new_pods(
+    first: dict[str, Any],
+) -> None:
+    # v2 goes out with an Argo strategy, which leaves the Service on v2's replica set only
+    # (a selector, or router weights); then v3 as a plain RollingUpdate. The Deployment is
+    # behind a plain Service: v3's pods must get traffic once ready, and v2's pods going away
+    # must not leave the service without endpoints (maxUnavailable 0, preStop 3 s > 1 s
+    # propagation): no downtime, no no_endpoint errors, and most requests end on v3.
+    sc = scenario(
+        versions={"v3": {"serviceTime": {"dist": "exponential", "mean": "20ms"}, "warmup": "2s"}},
+        plan=[
+            {"at": "10s", "action": "deploy", "version": "v2", "strategy": first},
+            {"at": "50s", "action": "deploy", "version": "v3"},
+        ],
+    )
+    r = simulate(sc)
+    assert r.record["outcome"] == "completed"
+    assert r.record["downtime_s"] == 0 and r.record["errors_by_cause"]["no_endpoint"] == 0
+    late = r.timeline[(r.timeline.t >= 80) & (r.timeline.t < 88)]  # not the last buckets
+    assert late["requests[v3]"].sum() == late["requests"].sum() > 0
