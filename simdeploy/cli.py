@@ -221,6 +221,11 @@ def _parser() -> argparse.ArgumentParser:
     pol.add_argument("--kind", choices=["errors", "latency", "both"], default="errors")
     pol.add_argument("--jobs", type=_int_arg(1), default=1, help="local worker processes")
     pol.add_argument(
+        "--dask",
+        metavar="local|ADDRESS",
+        help="run on Dask: a LocalCluster of --jobs workers, or a scheduler (tcp://host:8786)",
+    )
+    pol.add_argument(
         "--data-plane",
         choices=["auto", "requests", "fluid"],
         default="auto",
@@ -532,7 +537,9 @@ def _policy(args: argparse.Namespace, out: Console, err: Console, load: _Loader)
     csv = _output("--csv", args.csv)
     plot = _output("--plot", args.plot, figure=True)
     sc = load(args.file)
-    table = policy(sc, regressions, args.seeds, args.kind, args.jobs, args.data_plane)
+    table = policy(
+        sc, regressions, args.seeds, args.kind, args.jobs, args.data_plane, executor=args.dask
+    )
     if csv is not None:
         _write("--csv", csv, lambda p: table.to_csv(p, index=False))
     if plot is not None:

@@ -34,6 +34,7 @@ from simdeploy.experiments.compare import (
     run_each,
     run_one,
 )
+from simdeploy.experiments.dask_runs import run_on_dask
 from simdeploy.rules.proportions import wilson
 from simdeploy.run.simulation import checked_scenario
 from simdeploy.spec import policy as spec_policy
@@ -143,6 +144,7 @@ def policy(
     kind: Kind = "errors",
     jobs: int = 1,
     data_plane: Literal["auto", "requests", "fluid"] = "auto",
+    executor: Any = None,
 ) -> pd.DataFrame:
     """The operating characteristics of ``scenario``'s rollout policy: one row per
     regression (:data:`COLUMNS`).
@@ -155,7 +157,8 @@ def policy(
     regs = checked_regressions(list(regressions))
     if kind not in KINDS:
         raise UsageError([f"kind: expected one of {', '.join(KINDS)}, got {kind!r}"])
-    records = release_records(scenario, [(r, kind) for r in regs], seeds, jobs, data_plane)
+    releases = [(r, kind) for r in regs]
+    records = release_records(scenario, releases, seeds, jobs, data_plane, executor)
     rows = [_row(r, recs) for r, recs in zip(regs, records, strict=True)]
     return pd.DataFrame(rows, columns=list(COLUMNS))
 
@@ -166,9 +169,13 @@ def release_records(
     seeds: int | Sequence[int] = 20,
     jobs: int = 1,
     data_plane: Literal["auto", "requests", "fluid"] = "auto",
+    executor: Any = None,
 ) -> list[list[dict[str, Any]]]:
     """The run records of each release (regression, kind) on ``seeds``, in order: what
-    :func:`policy` and ``expect: policy:`` measure. Raises as :func:`policy` does."""
+    :func:`policy` and ``expect: policy:`` measure. ``executor``: None (``jobs`` local
+    processes) or a Dask cluster, as :func:`simdeploy.sweep` takes it (``"local"``, a
+    scheduler address or a ``distributed.Client``); the same seeds, the same numbers.
+    Raises as :func:`policy` does."""
     scenario = checked_scenario(scenario)
     if data_plane not in ("auto", "requests", "fluid"):
         raise UsageError([f"data_plane: expected auto, requests or fluid, got {data_plane!r}"])
@@ -185,11 +192,26 @@ def release_records(
         raise UsageError([spec_policy.NO_TRIGGER])
     variants = [release(scenario, r, kind) for r, kind in releases]
     jobs_list = [(sc, s) for sc in variants for s in seed_list]
-    results: list[Any] = [None] * len(jobs_list)
-    for i, result in run_each(jobs_list, checked_jobs(jobs), run_one):
-        results[i] = result
+    records: list[Any] = [None] * len(jobs_list)
+    if executor is None:
+        for i, record in run_each(jobs_list, checked_jobs(jobs), _record):
+            records[i] = record
+    else:
+        indexed = list(enumerate(jobs_list))
+        for (i, _), record in run_on_dask(indexed, _indexed_record, executor, checked_jobs(jobs)):
+            records[i] = record
     n = len(seed_list)
-    return [[run.record for run in results[j * n : (j + 1) * n]] for j in range(len(variants))]
+    return [records[j * n : (j + 1) * n] for j in range(len(variants))]
+
+
+def _record(job: tuple[Scenario, int]) -> dict[str, Any]:
+    """The record of one run (in a local process)."""
+    return run_one(job).record
+
+
+def _indexed_record(job: tuple[int, tuple[Scenario, int]]) -> dict[str, Any]:
+    """The record of one run (on a Dask worker)."""
+    return run_one(job[1]).record
 
 
 def _row(regression: float, records: list[dict[str, Any]]) -> dict[str, Any]:

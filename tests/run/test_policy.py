@@ -136,3 +136,22 @@ def test_the_kayenta_judge_is_a_rollback_trigger() -> None:
     table = policy(sc, [0.0, 0.05], seeds=3)
     assert list(table["p_rollback"]) == [0.0, 1.0]
     assert table.iloc[1]["time_to_detect_s"] <= 70
+
+
+def test_a_dask_cluster_gives_the_same_policy_table(canary: Scenario) -> None:
+    # The same releases on the same seeds: the same records, wherever they run.
+    import pandas as pd
+    from distributed import Client, LocalCluster
+
+    here = policy(canary, [0.0, 0.05], seeds=2)
+    cluster = LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None
+    )
+    try:
+        with Client(cluster) as client:
+            there = policy(canary, [0.0, 0.05], seeds=2, executor=client)
+    finally:
+        cluster.close()
+    pd.testing.assert_frame_equal(there, here)
+    with pytest.raises(UsageError, match="expected 'local' or a scheduler address"):
+        policy(canary, [0.0], seeds=2, executor="kubernetes")
