@@ -17,11 +17,11 @@ simdeploy (b) models more per request: the load balancer's routing table, the po
 accepting / warm-up / health checks, per-bucket outcome counters and a log-scaled latency
 histogram per (bucket, version), a user id and a read/write flag per request, plus a
 readiness-probe process per pod and a state sampler once per bucket. Yet it avoids a
-process per request: arrivals are drawn in numpy batches and each is a single
-``Timeout`` whose callback routes it, and a request that gets a worker costs one more
-``Timeout`` (its completion) with a callback, with no generator, no ``Process``, no
-``Resource`` request/release events. The benchmark shows whether that pays for the extra
-modelling.
+process per request: arrivals are drawn in numpy batches, completions wait in the data
+plane's own heap, and both run in time order inside one callback for as long as they come
+before SimPy's next event (SimPy is woken only for the first that does not), with no
+generator, no ``Process``, no ``Resource`` request/release events and no SimPy event per
+request. The benchmark shows whether that pays for the extra modelling.
 
 Memory: the recorder keeps counters, not requests, so a one-hour run (3.6M requests)
 should stay small; its peak traced memory (``tracemalloc``) and wall time are printed too.

@@ -1,11 +1,12 @@
 """The request-level data plane: arrivals, users, queueing at pods, outcomes.
 
-A request is not a SimPy process. Arrivals are drawn in numpy batches (inter-arrival
-gaps, user ids, read/write) and each one is an event on SimPy's queue whose callback
-routes it (or, when nothing else is due before it, is routed at once by the callback of
-the arrival before it); a request that gets a worker is itself the event of its
-completion. Nothing per request outlives its outcome: outcomes go to the recorder's
-counters.
+A request is not a SimPy process, nor an event on SimPy's queue. Arrivals are drawn in
+numpy batches (inter-arrival gaps, user ids, read/write); a request that gets a worker
+puts its completion on the data plane's own heap. :meth:`DataPlane._run` takes arrivals
+and completions in time order for as long as each is due strictly before SimPy's next
+event, and has SimPy wake it at the first that is not: the order of everything is the
+order SimPy's loop would give. Nothing per request outlives its outcome: outcomes go to
+the recorder's counters.
 
 The data plane only reads the balancer's routing table and the pods' states, and
 writes outcomes to the recorder; it never changes the control plane.
@@ -13,6 +14,7 @@ writes outcomes to the recorder; it never changes the control plane.
 
 from __future__ import annotations
 
+import heapq
 import math
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
@@ -41,16 +43,14 @@ class Request:
     its outcome never reaches a user); ``pair`` links a user request and its shadow copy
     so their outcomes can be compared.
 
-    In service, a request is its own completion event: :meth:`DataPlane._start` puts it on
-    SimPy's queue with ``env.schedule``, which is all a ``Timeout`` does, minus an object
-    per request. SimPy's loop reads ``callbacks`` and ``_ok`` (a completion never fails).
+    In service, its completion is an entry of the data plane's own queue (its time, a
+    sequence number, the request): see :class:`DataPlane`.
     """
 
     __slots__ = (
         "access",
         "alive",
         "bucket",
-        "callbacks",
         "dark",
         "feature_p",
         "flagged",
@@ -62,8 +62,6 @@ class Request:
         "user",
         "write",
     )
-
-    _ok = True  # as SimPy's loop reads it: the completion event succeeded
 
     def __init__(
         self,
@@ -87,7 +85,7 @@ class Request:
         self.flagged = False
         self.feature_p = 0.0
         self.dark: tuple[FlagRuntime, ...] = ()
-        # ``pod`` and ``callbacks`` are set when it starts service (DataPlane._start).
+        # ``pod`` is set when it starts service (DataPlane._start).
 
 
 #: The "mirror rule" of synthetic requests (smoke tests): not users, no side effects.
@@ -219,19 +217,20 @@ class DataPlane:
         self.db: Database | None = None
         self.flags: Flags | None = None
         self._flag_sets: dict[str, tuple[FlagRuntime, ...]] = {}
-        #: The next arrival's event (one, scheduled again for each arrival).
-        self._arrival = simpy.Event(env)
-        self._arrival._ok, self._arrival._value = True, None  # what Event.succeed() sets
-        self._arrival_callbacks = [self._on_arrival]
-        #: The callbacks of every completion (a served :class:`Request` is its own event).
-        self._done_callbacks = [self._on_done]
+        #: The next arrival's time (inf: none left).
+        self._next_arrival = math.inf
+        #: Completions of requests in service: (time, sequence, request), a heap.
+        self._done: list[tuple[float, int, Request]] = []
+        self._seq = 0
+        #: Times of the wake-up events on SimPy's queue (a heap), and whether the data
+        #: plane is running its own events now (:meth:`_run`).
+        self._wakes: list[float] = []
+        self._running = False
+        self._wake_callbacks = [self._run]
 
     def start(self) -> None:
-        if self._i == len(self._gaps) and not self._refill():
-            return
-        gap = self._gaps[self._i]
-        if self.env.now + gap < self.end_s:
-            self._schedule_arrival(gap)
+        self._advance_arrival(self.env.now)
+        self._wake(self._next_arrival)
 
     def finish(self) -> None:
         """End of run: nothing left to file (every outcome was counted as it happened)."""
@@ -245,22 +244,61 @@ class DataPlane:
         self._i = 0
         return True
 
-    def _schedule_arrival(self, gap: float) -> None:
-        arrival = self._arrival
-        arrival.callbacks = self._arrival_callbacks
-        self.env.schedule(arrival, NORMAL, gap)
+    def _advance_arrival(self, now: float) -> None:
+        """The next arrival's time after the one at ``now`` (inf when there is none)."""
+        if self._i == len(self._gaps) and not self._refill():
+            self._next_arrival = math.inf
+            return
+        t = now + self._gaps[self._i]  # the float env.schedule would compute
+        self._next_arrival = t if t < self.end_s else math.inf
 
-    def _on_arrival(self, ev: simpy.Event) -> None:
-        """Route the arrival due now (and its shadow copy, if mirrored), then, at once,
-        each next one that is due strictly before every queued event: SimPy would pop it
-        next anyway, so routing it here changes nothing (its clock is set as its loop
-        would set it, and the events queued later keep their order, their ids only ever
-        grow). Schedule the first one that is not."""
+    def _wake(self, t: float) -> None:
+        """Have SimPy call :meth:`_run` at ``t``, unless a wake-up at or before ``t`` is
+        already queued (or the data plane is running: it wakes itself when it stops).
+
+        The entry is pushed on SimPy's queue at exactly ``t`` (``env.schedule`` would add a
+        delay to the clock and could round), at NORMAL priority with the next event id, as
+        ``env.schedule`` does."""
+        if self._running or t == math.inf or (self._wakes and self._wakes[0] <= t):
+            return
         env = self.env
+        ev = simpy.Event(env)
+        ev._ok, ev._value = True, None  # what Event.succeed() sets
+        ev.callbacks = self._wake_callbacks
+        heapq.heappush(env._queue, (t, NORMAL, next(env._eid), ev))  # type: ignore[attr-defined]
+        heapq.heappush(self._wakes, t)
+
+    def _run(self, ev: simpy.Event) -> None:
+        """Arrivals and completions, in time order, each due strictly before every event on
+        SimPy's queue: SimPy would pop them next anyway, so running them here changes
+        nothing (the clock is set as its loop would set it, and the events it holds keep
+        their order: their ids only ever grow). The data plane's own queue saves an event
+        per request; SimPy wakes it for the first one that is not due first.
+
+        An arrival is routed (with its shadow copy, if mirrored) and admitted; a completion
+        files its outcome and takes the pod's next queued request.
+        """
+        env = self.env
+        heapq.heappop(self._wakes)
+        self._running = True
+        done = self._done
         bal = self.balancer
         count_arrival, route, admit = self.recorder.arrival, bal.route, self._admit
-        now = env.now
+        now = env._now  # type: ignore[attr-defined]
         while True:
+            t = self._next_arrival
+            if done and done[0][0] < t:
+                t = done[0][0]
+                if t > now and t >= env.peek():
+                    break
+                env._now = now = t  # type: ignore[attr-defined]
+                req = heapq.heappop(done)[2]
+                if req.alive:  # else killed in flight: already counted
+                    self._on_done(req, now)
+                continue
+            if t > now and t >= env.peek():
+                break
+            env._now = now = t  # type: ignore[attr-defined]
             i = self._i
             self._i = i + 1
             user, write = self._users[i], self._writes[i]
@@ -275,16 +313,9 @@ class DataPlane:
                 req.pair = Pair()
                 admit(bal.pick_mirror(), Request(now, b, user, write, mirror, req.pair))
             admit(route(user), req)
-            if self._i == len(self._gaps) and not self._refill():
-                return
-            gap = self._gaps[self._i]
-            t = now + gap  # the float env.schedule would compute
-            if t >= self.end_s:
-                return
-            if t >= env.peek():
-                self._schedule_arrival(gap)
-                return
-            env._now = now = t  # SimPy's clock, set as its loop sets it when it pops an event
+            self._advance_arrival(now)
+        self._running = False
+        self._wake(t)
 
     def _admit(self, pod: Pod | None, req: Request) -> None:
         """A request reaches ``pod`` (or no pod): fail it at once, serve it, or queue it."""
@@ -373,8 +404,11 @@ class DataPlane:
         pod.in_flight.add(req)
         if req.access is None:  # no database (the common case): :meth:`_start`, inlined
             req.pod = pod
-            req.callbacks = self._done_callbacks
-            self.env.schedule(req, NORMAL, pod.model.service.next())  # type: ignore[arg-type]
+            t = self.env._now + pod.model.service.next()  # type: ignore[attr-defined]
+            self._seq += 1
+            heapq.heappush(self._done, (t, self._seq, req))
+            if not self._running:
+                self._wake(t)
             return
         assert self.db is not None
         locks = self.db.blocking(req.access)
@@ -384,13 +418,16 @@ class DataPlane:
         self._start(pod, req)
 
     def _start(self, pod: Pod, req: Request) -> None:
-        """Service starts: ``req`` is scheduled as its own completion event."""
+        """Service starts: ``req``'s completion goes on the data plane's heap."""
         if req.access is not None and self.db is not None:
             self.db.hold(req.access)  # its transaction's lock, until the outcome
             req.holding = True
         req.pod = pod
-        req.callbacks = self._done_callbacks
-        self.env.schedule(req, NORMAL, pod.model.service.next())  # type: ignore[arg-type]
+        t = self.env._now + pod.model.service.next()  # type: ignore[attr-defined]
+        self._seq += 1
+        heapq.heappush(self._done, (t, self._seq, req))
+        if not self._running:
+            self._wake(t)
 
     def _park(self, pod: Pod, req: Request, locks: TableLocks, since: float) -> None:
         """The worker holds a connection waiting in the table's lock queue."""
@@ -407,11 +444,9 @@ class DataPlane:
         self.recorder.lock_wait_s += self.env.now - since
         self._start(pod, req)
 
-    def _on_done(self, req: Request) -> None:
-        if not req.alive:  # killed in flight: already counted
-            return
+    def _on_done(self, req: Request, now: float) -> None:
+        """``req``'s service ended at ``now``: file its outcome, start the next queued one."""
         pod = req.pod
-        now = self.env.now
         pod.busy -= 1
         pod.in_flight.discard(req)
         model = pod.model
