@@ -38,6 +38,11 @@ def test_fluid_agrees_with_requests(path: str) -> None:
     assert bad.empty, bad.to_string()
 
 
+def test_every_bundled_database_scenario_runs_on_the_fluid_plane() -> None:
+    with_db = [p for p in SCENARIOS if load_scenario(p).database is not None]
+    assert len(with_db) == 8
+    assert all(_accepted(p) for p in with_db)
+
 
 @pytest.mark.parametrize(
     ("path", "variant"),
