@@ -184,8 +184,8 @@ class LockHolds:
             ev.callbacks.append(lambda _e, tm=tm, token=token: self._release(tm, token))
 
     def _release(self, tm: TableMode, token: object) -> None:
+        self._sync()  # (which may plan again, and find the requests starting again)
         if self.active.get(tm) is not token:  # requests started again meanwhile
             return
-        self._sync()
         del self.active[tm]
         self.db.table_locks(tm[0]).unhold(tm[1])
