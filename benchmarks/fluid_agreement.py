@@ -63,8 +63,9 @@ def main() -> None:
         f"fluid_agreement.py`, Python {platform.python_version()}, {platform.machine()}). "
         "A metric agrees when the two 95% confidence intervals overlap (latency: widened by "
         "the histograms' 1% per side); the outcome when it is the same on as many seeds "
-        "within binomial error. `tests/run/test_fluid_agreement.py` checks the same with 6 "
-        "seeds on every run of `make test`.",
+        "within binomial error. With a database, `errors_in_<phase>` are the errors of each "
+        "migration phase (`errors_by_phase`). `tests/run/test_fluid_agreement.py` checks the "
+        "same with 6 seeds on every run of `make test`.",
         "",
         "| scenario | result | metric | requests | fluid |",
         "|---|---|---|---|---|",

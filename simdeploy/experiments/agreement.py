@@ -6,7 +6,9 @@ metric's mean and 95% confidence interval. A metric agrees when the two interval
 histograms' precision (1% relative error each side, so 2% of the value) and, for a metric
 that does not vary between seeds (a downtime the control plane alone decides), by 1e-6.
 The outcome agrees when both planes give the same outcome on the same share of seeds within
-the same overlap rule. ``docs/fluid-agreement.md`` is the table of every bundled scenario.
+the same overlap rule. With a database, the errors of each migration phase are compared too
+(``errors_in_<phase>``, as the summary names them). ``docs/fluid-agreement.md`` is the table
+of every bundled scenario.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ METRICS: tuple[str, ...] = (
     "mirrored_requests",
     "shadow_mismatches",
     "duplicate_writes",
+    "lock_wait_s",
     "flag_exposed_users",
     "flagged_errors",
     "unflagged_errors",
@@ -60,16 +63,20 @@ def _value(result: Result, metric: str) -> float | None:
 
 def agreement(scenario: Scenario, seeds: int | Sequence[int] = 10, jobs: int = 1) -> pd.DataFrame:
     """One row per metric (and one for the outcome): each plane's mean and 95% CI, and
-    whether they agree. Raises :class:`ScenarioError` when the fluid plane refuses the
-    scenario (database, flags, mirrored traffic)."""
+    whether they agree; :data:`METRICS`, then the errors of each migration phase with a
+    database. Raises :class:`ScenarioError` when the fluid plane refuses the scenario
+    (``spec/fluid.py``)."""
     fluid = on_plane(scenario, "fluid")
     requests = on_plane(scenario, "requests")
     runs = {
         "requests": replicate(requests, seeds, jobs),
         "fluid": replicate(fluid, seeds, jobs),
     }
+    phases = dict.fromkeys(
+        p for results in runs.values() for r in results for p in r.record["errors_by_phase"]
+    )
     rows: list[dict[str, Any]] = []
-    for metric in METRICS:
+    for metric in [*METRICS, *(f"errors_in_{p}" for p in phases)]:
         row: dict[str, Any] = {"metric": metric}
         present = {}
         for plane, results in runs.items():

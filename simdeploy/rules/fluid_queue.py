@@ -13,6 +13,9 @@ times in seconds.
 - :func:`scv`: cs² of each service-time distribution of :mod:`simdeploy.rules.dists`.
 - :func:`bin_probabilities`: P(service time in bin k) for the bins of
   :mod:`simdeploy.rules.latency_bins`, from each distribution's exact CDF.
+- :func:`residual_times` and :func:`drain_time`: how long the requests found in service at a
+  random moment still run (the equilibrium residual life), and when the last of them ends:
+  what a table lock queued behind them waits.
 """
 
 from __future__ import annotations
@@ -139,3 +142,47 @@ def bin_probabilities(dist: Distribution) -> np.ndarray:
     out[N_REGULAR + 1] = 1.0 - c[-1]
     out = np.clip(out, 0.0, None)
     return out / out.sum()
+
+
+#: Length-biased draws pick from this many service times per residual wanted.
+RESIDUAL_POOL = 32
+
+
+def residual_times(dist: Distribution, n: int, rng: np.random.Generator) -> np.ndarray:
+    """Remaining service times (s) of ``n`` requests found in service at a random moment.
+
+    A request in service is caught in proportion to its length (length-biased), at a
+    uniform point of it: the residual's density is (1 - F(x)) / E[S]. Exponential: the
+    service time itself (memoryless); constant c: uniform on [0, c]; otherwise a
+    length-biased pick from a pool of draws, times a uniform.
+    """
+    if n <= 0:
+        return np.empty(0)
+    if isinstance(dist, Exponential):
+        return dist.sample(rng, n)
+    if isinstance(dist, Constant):
+        return dist.value * rng.random(n)
+    pool = np.asarray(dist.sample(rng, RESIDUAL_POOL * n), dtype=float)
+    total = float(pool.sum())
+    if not total > 0:
+        return np.zeros(n)
+    return rng.choice(pool, n, p=pool / total) * rng.random(n)
+
+
+def drain_time(in_service: list[tuple[Distribution, float]], rng: np.random.Generator) -> float:
+    """How long until every request in service now has finished (s): per (service-time
+    distribution, expected number in service) a Poisson count of requests, each with its
+    residual time; the longest of them, 0 when none is in service.
+
+    A lock that conflicts with the requests' own locks waits that long (PostgreSQL grants
+    it once the transactions holding them end). Exponential service with n requests in
+    service: the largest of n exponentials, E = E[S]·H_n (H_n = 1 + 1/2 + … + 1/n).
+    """
+    longest = 0.0
+    for dist, busy in in_service:
+        if busy <= 0:
+            continue
+        n = int(rng.poisson(busy))
+        if n:
+            longest = max(longest, float(residual_times(dist, n, rng).max()))
+    return longest

@@ -335,7 +335,11 @@ def estimate(sc: ScenarioParts) -> Estimate:
         ),
     )
 
-    # Backfills: one batch event each.
+    # Backfills: one batch event each (and on the fluid plane, one interval each: the rows
+    # change under the traffic).
+    per_batch = SECONDS_PER_EVENT
+    if fluid:
+        per_batch += SECONDS_PER_FLUID_INTERVAL + pods * SECONDS_PER_FLUID_POD
     if db is not None:
         for i, act in enumerate(sc.plan):
             for j, op in enumerate(act.operations):
@@ -349,12 +353,27 @@ def estimate(sc: ScenarioParts) -> Estimate:
                 batches = min(rows / size + 1, d / step + 1 if step > 0 else math.inf)
                 path = f"plan[{i}].operations[{j}].backfill.batchSize"
                 out.parts[f"backfill:{i}:{j}"] = Cost(
-                    batches * SECONDS_PER_EVENT,
+                    batches * per_batch,
                     0.0,
                     f"{_count(batches)} backfill batches",
                     path,
                     f"raise {path}",
                 )
+    if db is not None and fluid:
+        # Requests that wait for a table lock are a backlog on every pod, stepped every
+        # fluidStep: at most while long transactions hold their locks and migrations scan.
+        rows = max((_f(t.rows) for t in db.tables.values()), default=0.0)
+        ops = sum(len(a.operations) for a in sc.plan if a.action == "migrate")
+        blocked = min(
+            d, sum(lt.duration for lt in db.long_transactions) + ops * rows / db.rows_per_second
+        )
+        out.parts["lock_waits"] = Cost(
+            blocked / sc.simulation.fluid_step * pods * SECONDS_PER_FLUID_POD_STEP,
+            0.0,
+            f"up to {_dur(blocked)} of requests waiting for table locks on {_count(pods)} pods",
+            "simulation.fluidStep",
+            "raise simulation.fluidStep or lower simulation.duration",
+        )
     return out
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from simdeploy.spec.database import Database
 from simdeploy.spec.expect import ExpectBlock
 from simdeploy.spec.plan import Action
 from simdeploy.spec.service import Service, Strategy
@@ -33,8 +32,6 @@ class FluidParts(Protocol):
     @property
     def compare(self) -> dict[str, Strategy]: ...
     @property
-    def database(self) -> Database | None: ...
-    @property
     def expect(self) -> ExpectBlock: ...
 
 
@@ -44,14 +41,6 @@ def fluid_problems(sc: FluidParts) -> list[tuple[tuple[str | int, ...], str]]:
     if sc.simulation.data_plane != "fluid":
         return []
     out: list[tuple[tuple[str | int, ...], str]] = []
-    if sc.database is not None:
-        out.append(
-            (
-                ("database",),
-                "the fluid data plane does not model the database (each request's schema "
-                f"access and lock waits); {_USE}",
-            )
-        )
     if sc.service.balancer.policy == "least_outstanding":
         out.append(
             (

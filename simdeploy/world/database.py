@@ -9,6 +9,12 @@ Requests meet the database on the request path through three cheap calls:
 - ``finish(access, u)`` → ``schema_error``, ``data_incompatible`` or None, and for a
   successful write, its row counted.
 
+The fluid data plane (:mod:`simdeploy.world.fluid`) counts whole intervals instead: it asks
+``access(..., epoch=)`` for the schema a request met when it arrived, and
+``incompatible_share`` / ``count_writes`` for many requests at once; ``before_change`` is
+called before the locks, the schema, the phase or the data change (with what changes), so
+it can count the traffic up to then with the state that held.
+
 Locks follow PostgreSQL: a lock is granted when it conflicts neither with a held lock nor
 with a lock queued ahead of it (``pg_locks.conflicts``), so an ``ACCESS EXCLUSIVE`` ALTER
 waiting behind a long transaction blocks every later query on the table: the outage
@@ -53,7 +59,13 @@ READ, WRITE = request_lock("read"), request_lock("write")
 class TableLocks:
     """Granted locks and the FIFO queue of waiting lock requests of one table."""
 
-    def __init__(self, env: simpy.Environment, table: str, on_change: Callable[[str], None]):
+    def __init__(
+        self,
+        env: simpy.Environment,
+        table: str,
+        on_change: Callable[[str], None],
+        before: Callable[[str], None] | None = None,
+    ):
         self.env = env
         self.table = table
         self.held: list[tuple[object, LockMode]] = []
@@ -61,6 +73,8 @@ class TableLocks:
         #: Locks held by requests in service, counted per mode (they are short and many).
         self.active: dict[LockMode, int] = {}
         self._on_change = on_change
+        #: Called with "locks" before a lock is taken, queued, given up or released.
+        self._before = before
 
     def _held_conflict(self, mode: LockMode) -> bool:
         return any(conflicts(mode, m) for _, m in self.held) or any(
@@ -82,6 +96,8 @@ class TableLocks:
             self._grant()
 
     def acquire(self, owner: object, mode: LockMode) -> simpy.Event:
+        if self._before is not None:
+            self._before("locks")
         ev = self.env.event()
         if not self.blocks(mode):
             self.held.append((owner, mode))
@@ -93,10 +109,14 @@ class TableLocks:
 
     def cancel(self, owner: object) -> None:
         """Give up waiting (lock_timeout): leave the queue, let the others through."""
+        if self._before is not None:
+            self._before("locks")
         self.queue = deque(q for q in self.queue if q[0] is not owner)
         self._grant()
 
     def release(self, owner: object) -> None:
+        if self._before is not None:
+            self._before("locks")
         self.held = [h for h in self.held if h[0] is not owner]
         self._grant()
 
@@ -142,6 +162,9 @@ class Database:
     phase: str = FIRST_PHASE
     migrations: list[str] = field(default_factory=list)
     pending: tuple[Schema, Schema] | None = None
+    #: Called before the database changes what requests meet, with what changes: "locks",
+    #: "schema", "phase" or "data" (the fluid data plane; None on the request-level one).
+    before_change: Callable[[str], None] | None = None
 
     def __post_init__(self) -> None:
         self.schema = self.spec.schema()
@@ -150,34 +173,53 @@ class Database:
         self._parked: dict[str, list[Callable[[], None]]] = {}
         self._cache: dict[tuple[Any, ...], Access] = {}
         self.epoch = 0
+        #: The schema state of each past epoch: (schema, views, view_default).
+        self._past: dict[int, tuple[Schema, dict[str, Schema], Schema | None]] = {}
+
+    def _before(self, what: str) -> None:
+        if self.before_change is not None:
+            self.before_change(what)
+
+    def _next_epoch(self) -> None:
+        """Keep the schema state requests met so far (a request keeps the access it was
+        compiled with when it arrived), then start a new epoch. Call before the change."""
+        self._past[self.epoch] = (self.schema, self.views, self.view_default)
+        self.epoch += 1
 
     # -- request path --------------------------------------------------------------------
     def table_locks(self, table: str) -> TableLocks:
         t = self.locks.get(table)
         if t is None:
-            t = self.locks[table] = TableLocks(self.env, table, self._changed)
+            t = self.locks[table] = TableLocks(self.env, table, self._changed, self._before)
         return t
 
-    def schema_for(self, version: str) -> Schema:
-        return self.views.get(version, self.view_default or self.schema)
+    def schema_for(self, version: str, epoch: int | None = None) -> Schema:
+        """The schema ``version`` sees now, or in a past ``epoch``."""
+        if epoch is None or epoch == self.epoch:
+            return self.views.get(version, self.view_default or self.schema)
+        schema, views, default = self._past[epoch]
+        return views.get(version, default or schema)
 
-    def access(self, version: str, write: bool, extra: tuple[Any, ...] = ()) -> Access:
+    def access(
+        self, version: str, write: bool, extra: tuple[Any, ...] = (), epoch: int | None = None
+    ) -> Access:
         """The cached :class:`Access` of a read or write request of ``version``;
-        ``extra`` are the (reads, writes) of flagged code paths that run too."""
-        key = (self.epoch, version, write, extra)
+        ``extra`` are the (reads, writes) of flagged code paths that run too; ``epoch``, a
+        past schema state (a request that arrived then), the current one by default."""
+        key = (self.epoch if epoch is None else epoch, version, write, extra)
         a = self._cache.get(key)
         if a is None:
-            a = self._cache[key] = self._compile(version, write, extra)
+            schema = self.schema_for(version, key[0])
+            a = self._cache[key] = self._compile(version, write, extra, schema)
         return a
 
-    def _compile(self, version: str, write: bool, extra: tuple[Any, ...]) -> Access:
+    def _compile(self, version: str, write: bool, extra: tuple[Any, ...], schema: Schema) -> Access:
         spec = self.versions[version]
         access = dict(spec.writes) if write else dict(spec.reads)
         for reads, writes in extra:
             for t, cols in writes if write else reads:
                 access[t] = [*access.get(t, []), *cols]
         cols = frozenset((t, c) for t, cs in access.items() for c in cs)
-        schema = self.schema_for(version)
         reads = () if write else tuple(sorted(cols))
         writes = tuple(sorted(cols)) if write else ()
         err = check_request(schema, reads, writes)
@@ -245,6 +287,26 @@ class Database:
             self.missing[key] = self.missing.get(key, 0) + 1
         return rec.I_OK
 
+    def incompatible_share(self, a: Access) -> float:
+        """The probability that a request with ``a`` (no schema error) reads a row lacking
+        a column it reads: 1 - Π (1 - missing/rows) over its columns, as :meth:`finish`."""
+        p_ok = 1.0
+        for key in a.reads:
+            m = self.missing.get(key, 0)
+            if m:
+                rows = self.rows.get(key[0], 0) or 1
+                p_ok *= 1.0 - min(1.0, m / rows)
+        return 1.0 - p_ok
+
+    def count_writes(self, a: Access, n: int) -> None:
+        """``n`` successful writes with ``a``: their rows, as :meth:`finish` counts one."""
+        if n <= 0:
+            return
+        for t in a.written_tables:
+            self.rows[t] = self.rows.get(t, 0) + n
+        for key in a.omitted:
+            self.missing[key] = self.missing.get(key, 0) + n
+
     # -- control plane -------------------------------------------------------------------
     def _check_rows(self, op: ops.Operation) -> None:
         """What PostgreSQL finds when it scans: NULLs make SET NOT NULL, a validated
@@ -270,8 +332,10 @@ class Database:
 
     def _apply(self, op: ops.Operation) -> None:
         before = self.schema
-        self.schema = apply(before, op)
-        self.epoch += 1
+        after = apply(before, op)
+        self._before("schema")
+        self._next_epoch()
+        self.schema = after
         if isinstance(op, ops.AddColumn) and op.default is ops.Default.NONE:
             self.missing[(op.table, op.column)] = self.rows.get(op.table, 0)
         elif isinstance(op, ops.AddTable):
@@ -309,6 +373,7 @@ class Database:
         """
         env, r = self.env, self.recorder
         name = action.phase_name
+        self._before("phase")
         self.phase = name
         self.migrations.append(name)
         r.event(
@@ -355,6 +420,7 @@ class Database:
                 back_off *= 2
         else:
             return False
+        self._before("data")  # the rows written up to now
         rows = self.rows.get(op.table, 0)
         if isinstance(op, ops.Backfill):  # only the rows still missing the column
             rows = self.missing.get((op.table, op.column), 0)
@@ -367,6 +433,7 @@ class Database:
         elif cost > 0:
             yield env.timeout(cost)
         try:
+            self._before("data")
             self._check_rows(op)
             self._apply(op)
         except SchemaChangeError as exc:
@@ -408,9 +475,11 @@ class Database:
         batch_s = op.batch_size / self.spec.rows_per_second
         while self.missing.get(key, 0) > 0:
             yield env.timeout(batch_s)
+            self._before("data")
             self.missing[key] = max(0, self.missing.get(key, 0) - op.batch_size)
             if op.batch_delay_s and self.missing.get(key, 0) > 0:
                 yield env.timeout(op.batch_delay_s)
+                self._before("data")
 
     # -- pgroll ----------------------------------------------------------------------------
     def pgroll_start(self, action: Action) -> bool:
@@ -428,12 +497,13 @@ class Database:
         except SchemaChangeError as exc:
             r.event(env.now, "MigrationError", name, "", str(exc))
             return False
+        self._before("schema")
+        self._next_epoch()
         self.phase = name
         self.migrations.append(name)
         self.pending = (before, after)
         self.view_default = before
         self.views = {action.version or "": after}
-        self.epoch += 1
         r.event(
             env.now,
             "PgrollStarted",
@@ -448,18 +518,20 @@ class Database:
         one (a version still reading the old structure now fails)."""
         if self.pending is None:
             return
+        self._before("schema")
+        self._next_epoch()
         self.schema = self.pending[1]
         self.pending = None
         self.views, self.view_default = {}, None
-        self.epoch += 1
         self.recorder.event(self.env.now, "PgrollCompleted", self.phase)
 
     def pgroll_rollback(self) -> None:
         """pgroll rollback (only before complete): the new schema version is discarded."""
         if self.pending is None:
             return
+        self._before("schema")
+        self._next_epoch()
         self.schema = self.pending[0]
         self.pending = None
         self.views, self.view_default = {}, None
-        self.epoch += 1
         self.recorder.event(self.env.now, "PgrollRolledBack", self.phase)

@@ -8,7 +8,14 @@ import numpy as np
 import pytest
 
 from simdeploy.rules.dists import Constant, Exponential, LogNormal, Uniform
-from simdeploy.rules.fluid_queue import bin_probabilities, erlang_c, scv, waiting
+from simdeploy.rules.fluid_queue import (
+    bin_probabilities,
+    drain_time,
+    erlang_c,
+    residual_times,
+    scv,
+    waiting,
+)
 from simdeploy.rules.latency_bins import N_BINS, bin_index, bin_indices, histogram_of
 
 
@@ -110,3 +117,46 @@ def test_constant_puts_all_mass_in_its_bin() -> None:
 def test_bin_indices_is_bin_index() -> None:
     xs = np.array([0.0, 5e-5, 1e-4, 1e-3, 0.05, 1.0, 999.0, 2000.0, math.nan])
     assert bin_indices(xs).tolist() == [bin_index(float(x)) for x in xs]
+
+
+# --- what a lock queued behind the requests in service waits ------------------------------
+
+
+@pytest.mark.parametrize(
+    ("dist", "mean"),
+    [
+        # Memoryless: a request found in service has an Exp(50 ms) remainder.
+        pytest.param(Exponential(0.05), 0.05, id="exponential: E[S]"),
+        # Constant 100 ms: caught at a uniform point of it, 50 ms left on average.
+        pytest.param(Constant(0.1), 0.05, id="constant: c/2"),
+        # Uniform [0, 0.2]: E[S²]/(2E[S]) = (0.04/3)/(0.2) = 1/15 s.
+        pytest.param(Uniform(0.0, 0.2), 1 / 15, id="uniform: E[S^2]/2E[S]"),
+        # Log-normal mean 50 ms: E[S](1 + cs²)/2, cs² = exp(σ²) - 1.
+        pytest.param(LogNormal(0.05, 0.3), None, id="log-normal: E[S](1+cs^2)/2"),
+    ],
+)
+def test_residual_times_have_the_equilibrium_mean(dist: object, mean: float | None) -> None:
+    # The remainder of a request found in service at a random moment has mean
+    # E[S²] / (2·E[S]) = E[S]·(1 + cs²)/2 (length-biased, then a uniform point of it).
+    expected = mean if mean is not None else 0.05 * (1 + scv(dist)) / 2  # type: ignore[arg-type]
+    x = residual_times(dist, 40_000, np.random.default_rng(7))  # type: ignore[arg-type]
+    assert x.mean() == pytest.approx(expected, rel=0.03)
+    assert (x >= 0).all()
+
+
+def test_drain_time_is_the_longest_remainder_of_a_poisson_count() -> None:
+    # Exponential 50 ms with on average 2 in service: N ~ Poisson(2) and, given N = n, the
+    # largest of n exponentials has mean E[S]·H_n: E[drain] = E[S]·Σ P(N=n)·H_n.
+    rng = np.random.default_rng(3)
+    p = [math.exp(-2) * 2**n / math.factorial(n) for n in range(40)]
+    harmonic = [sum(1 / k for k in range(1, n + 1)) for n in range(40)]
+    expected = 0.05 * sum(pn * hn for pn, hn in zip(p, harmonic, strict=True))
+    draws = [drain_time([(Exponential(0.05), 2.0)], rng) for _ in range(20_000)]
+    assert np.mean(draws) == pytest.approx(expected, rel=0.03)
+    # Nothing in service: the lock is granted at once.
+    assert drain_time([], rng) == 0.0
+    assert drain_time([(Exponential(0.05), 0.0)], rng) == 0.0
+    # A constant 2 s with 40 in service: the last ends after 2·40/41 s on average, and
+    # never after 2 s.
+    big = [drain_time([(Constant(2.0), 40.0)], rng) for _ in range(2000)]
+    assert max(big) <= 2.0 and np.mean(big) == pytest.approx(2 * 40 / 41, rel=0.02)

@@ -1,6 +1,7 @@
 """Agreement: every bundled scenario the fluid data plane accepts gives the request-level
-plane's answers (each metric's 95% CIs overlap over the same seeds; the outcome as often);
-every other one is refused with the reason. docs/fluid-agreement.md is the full table."""
+plane's answers (each metric's 95% CIs overlap over the same seeds; the outcome as often;
+with a database, lock_wait_s and the errors of each migration phase too); every other one is
+refused with the reason. docs/fluid-agreement.md is the full table."""
 
 from __future__ import annotations
 
@@ -27,10 +28,20 @@ def _accepted(path: str) -> bool:
 
 @pytest.mark.parametrize("path", [p for p in SCENARIOS if _accepted(p)], ids=Path)
 def test_fluid_agrees_with_requests(path: str) -> None:
-    table = agreement(load_scenario(path), SEEDS, jobs=2)
-    assert list(table["metric"]) == [*METRICS, "outcome"]
+    sc = load_scenario(path)
+    table = agreement(sc, SEEDS, jobs=2)
+    phases = []
+    if sc.database is not None:  # every phase of the plan, "before" the first migration
+        phases = ["before"] + [a.phase_name for a in sc.plan if a.action == "migrate"]
+    assert list(table["metric"]) == [*METRICS, *(f"errors_in_{p}" for p in phases), "outcome"]
     bad = table[~table["agree"]]
     assert bad.empty, bad.to_string()
+
+
+def test_every_bundled_database_scenario_runs_on_the_fluid_plane() -> None:
+    with_db = [p for p in SCENARIOS if load_scenario(p).database is not None]
+    assert len(with_db) == 8
+    assert all(_accepted(p) for p in with_db)
 
 
 @pytest.mark.parametrize(
