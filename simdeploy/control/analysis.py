@@ -19,9 +19,9 @@ Two providers judge for themselves instead of through conditions:
   Failed). Per-step samples of a version are what a Prometheus range query with a step
   gives Kayenta; Kayenta's own backends can also give per-instance series, which the
   recorder does not keep.
-- ``sequential``: the canary's and the baseline's errors and requests since the run began
-  (:func:`counts`), tested by ``rules.sequential``: the measurement is the e-value, Failed
-  once it reaches 1/alpha, Successful before.
+- ``sequential``: the canary's and the baseline's errors and requests in each bucket since
+  the run began (:func:`bucket_counts`), tested by ``rules.sequential`` with each bucket's
+  share: the measurement is the e-value, Failed once it reaches 1/alpha, Successful before.
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ from collections.abc import Generator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import simpy
 
 from simdeploy.rules import kayenta, latency_bins, sequential
@@ -122,6 +123,27 @@ def counts(r: rec.Recorder, version: str, start: float, now: float) -> tuple[int
     return int(done), int(errors or 0)
 
 
+def bucket_counts(
+    r: rec.Recorder, version: str, start: float, now: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """(requests, errors) of ``version`` in each bucket inside [start, now), oldest first:
+    :func:`counts` before the sum (int64 arrays; zeros for a version the run has not seen)."""
+    b1 = min(r.n_buckets, int(now / r.bucket_s + 1e-9))
+    b0 = max(0, math.ceil(start / r.bucket_s - 1e-9))
+    n = max(0, b1 - b0)
+    v = r.version_index.get(version)
+    if v is None or n == 0:
+        return np.zeros(n, dtype=np.int64), np.zeros(n, dtype=np.int64)
+
+    def column(a: Any) -> np.ndarray:
+        return np.frombuffer(a, dtype=np.int64).reshape(r.n_buckets, r.n_cols)[b0:b1, v]
+
+    ok = column(r.counts[0]) + column(r.mirror_counts[0])
+    err = sum((column(c) for c in r.counts[1:]), np.zeros(n, dtype=np.int64))
+    err = err + column(r.mirror_counts[1])
+    return ok + err, err
+
+
 def _metric_config(km: KayentaMetric) -> kayenta.MetricConfig:
     es = km.effect_size
     return kayenta.MetricConfig(
@@ -174,16 +196,22 @@ def kayenta_measurement(
 def sequential_measurement(
     r: rec.Recorder, q: SequentialQuery, roles: Mapping[str, str], start: float, now: float
 ) -> tuple[Phase, float, str]:
-    """The sequential test on the errors since ``start``: (phase, e-value, message)."""
+    """The sequential test on the errors since ``start``: (phase, e-value, message).
+
+    Bucket by bucket (``rules.sequential.log_e_value``): the null share of bucket b is the
+    canary's share of that bucket's requests, so the test stays valid when the canary's
+    weight changes during the run. The message gives the totals and the pooled share."""
     baseline, canary = roles.get(q.baseline, q.baseline), roles.get(q.canary, q.canary)
-    c_done, c_err = counts(r, canary, start, now)
-    b_done, b_err = counts(r, baseline, start, now)
-    share = c_done / (c_done + b_done) if c_done + b_done else 0.0
-    d = sequential.decide(c_err, b_err, share, q.alpha, q.concentration, q.direction)
+    c_done, c_err = bucket_counts(r, canary, start, now)
+    b_done, b_err = bucket_counts(r, baseline, start, now)
+    done = c_done + b_done
+    shares = np.divide(c_done, done, out=np.zeros(len(done)), where=done > 0)
+    d = sequential.decide_by_bucket(c_err, b_err, shares, q.alpha, q.concentration, q.direction)
     phase = Phase.FAILED if d.reject else Phase.SUCCESSFUL
+    share = float(c_done.sum() / done.sum()) if done.sum() else 0.0
     message = (
-        f"e-value={d.e_value:.4g} (1/alpha {1 / q.alpha:g}; errors {c_err} canary, "
-        f"{b_err} baseline; canary share of requests {share:.3f}) → {phase.value}"
+        f"e-value={d.e_value:.4g} (1/alpha {1 / q.alpha:g}; errors {int(c_err.sum())} canary, "
+        f"{int(b_err.sum())} baseline; canary share of requests {share:.3f}) → {phase.value}"
     )
     return phase, d.e_value, message
 

@@ -192,13 +192,14 @@ class KayentaQuery(Strict):
 class SequentialQuery(Strict):
     """``provider: {sequential: ...}``: an anytime-valid test of the canary's errors.
 
-    Counts the errors of the ``canary`` and the ``baseline`` since the analysis run began;
-    under the null hypothesis the canary's share of them is its share of the requests. The
-    e-value (a Bayes factor with a Beta prior of ``concentration`` centred on that share,
-    :mod:`simdeploy.rules.sequential`) may be checked at every measurement: the measurement
-    fails once it reaches 1/``alpha`` (with the canary's share above its traffic share, for
-    ``direction: increase``), and the chance that a release as good as the baseline ever
-    does is at most ``alpha``.
+    Counts the errors and requests of the ``canary`` and the ``baseline`` in each bucket
+    since the analysis run began; under the null hypothesis the canary's share of a bucket's
+    errors is its share of that bucket's requests, however the weights and the error rate
+    change. The e-value (a mixture over the canary's error-rate ratio θ to the baseline's,
+    normal on log θ with a spread set by ``concentration``, on θ > 1 for ``direction:
+    increase``; :mod:`simdeploy.rules.sequential`) may be checked at every measurement: the
+    measurement fails once it reaches 1/``alpha``, and the chance that a release as good as
+    the baseline ever does is at most ``alpha``.
     """
 
     metric: Literal["error_count"] = "error_count"

@@ -7,12 +7,15 @@ inside a rollout (the bundled scenarios and an Argo experiment step).
 from __future__ import annotations
 
 import math
+from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from simdeploy import Scenario, load_scenario, simulate
 from simdeploy.control.analysis import (
+    bucket_counts,
     counts,
     kayenta_measurement,
     samples,
@@ -20,6 +23,7 @@ from simdeploy.control.analysis import (
 )
 from simdeploy.experiments.policy import release
 from simdeploy.rules.analysis_phase import Phase
+from simdeploy.rules.sequential import log_e_value
 from simdeploy.spec.progressive import KayentaQuery, SequentialQuery
 from simdeploy.world import recorder as rec
 from tests.control.test_experiment import TEMPLATES
@@ -126,17 +130,44 @@ def test_no_canary_data_fails_a_critical_metric() -> None:
 
 def test_the_sequential_measurement_is_the_e_value() -> None:
     # 60 s: v2 has 20 requests a second (20% of the traffic) and 15 errors in all, v1 80 and
-    # none. BF(15, 0; ρ = 0.2, k = 100) = 27.2 ≥ 20: Failed. With 14 errors, 18.2: Successful.
+    # none: the e-value of 15 canary errors to none at ρ = 0.2 is 28.0 ≥ 20 (rules'
+    # log_e_value example): Failed. With 14, 20.3: still Failed; with 13, 14.9: Successful.
     q = SequentialQuery()
-    for errors, phase, e in [(15, Phase.FAILED, 27.2), (14, Phase.SUCCESSFUL, 18.2)]:
+    for errors, phase in [(15, Phase.FAILED), (14, Phase.FAILED), (13, Phase.SUCCESSFUL)]:
         r = filled({"v1": (80, 0)})
         for b in range(60):  # v2: 20 requests a second, the errors among those of second 30
             failed = errors if b == 30 else 0
             r.count_many(b, 1, rec.I_OK, 20 - failed)
             r.count_many(b, 1, rec.I_APP_ERROR, failed)
         got, value, message = sequential_measurement(r, q, ROLES, 0.0, 60.0)
-        assert got is phase and value == pytest.approx(e, abs=0.05)
+        assert got is phase
+        assert value == pytest.approx(math.exp(log_e_value([errors], [0], [0.2])))
         assert f"errors {errors} canary, 0 baseline; canary share of requests 0.200" in message
+
+
+def test_the_sequential_measurement_takes_each_buckets_share() -> None:
+    # 30 s at 20 canary requests a second of 100, then 30 s at 60 of 100; both fail 1% then
+    # 5% (one error a second per 100 requests, then five; the canary's are 0.2·1 → one every
+    # 5 s, then 0.6·5 = 3). The e-value is log_e_value of the 60 buckets with their own shares
+    # (0.2, then 0.6); the pooled share, 0.4, is only in the message.
+    r = rec.Recorder(("v1", "v2"), 60.0, 1.0)
+    for b in range(60):
+        canary, errors = (20, 1) if b < 30 else (60, 5)
+        mine = (b % 5 == 0) if b < 30 else 3
+        r.count_many(b, 1, rec.I_OK, canary - mine)
+        r.count_many(b, 1, rec.I_APP_ERROR, mine)
+        r.count_many(b, 0, rec.I_OK, 100 - canary - (errors - mine))
+        r.count_many(b, 0, rec.I_APP_ERROR, errors - mine)
+    c = [int(b % 5 == 0) for b in range(30)] + [3] * 30
+    s = [1 - x for x in c[:30]] + [2] * 30
+    _, value, message = sequential_measurement(r, SequentialQuery(), ROLES, 0.0, 60.0)
+    assert value == pytest.approx(math.exp(log_e_value(c, s, [0.2] * 30 + [0.6] * 30)))
+    assert value != pytest.approx(math.exp(log_e_value([sum(c)], [sum(s)], [0.4])))
+    assert "errors 96 canary, 84 baseline; canary share of requests 0.400" in message
+    # bucket_counts is counts before the sum.
+    done, err = bucket_counts(r, "v2", 10.0, 40.0)
+    assert counts(r, "v2", 10.0, 40.0) == (int(done.sum()), int(err.sum()))
+    assert list(done[[0, -1]]) == [20, 60] and len(done) == 30
 
 
 # --- inside a rollout -----------------------------------------------------------------------------
@@ -198,6 +229,57 @@ def test_a_good_release_passes_the_sequential_test(sequential_sc: Scenario) -> N
     e_values = [float(m.split()[0].removeprefix("e-value=")) for _, m in ms]
     assert max(e_values) < 20
     assert r.record["outcome"] == "completed"
+
+
+def test_a_background_analysis_across_a_weight_change_and_a_shared_failure() -> None:
+    # canary-sequential with v2 as good as v1, its analysis in the background from the deploy
+    # (30 s; the canary has 0% until its pods are ready, ~52 s), setWeight 20 then 60 (~92 s,
+    # routed ~115 s), and a second flag, on both versions, failing 5% of requests from 100 s.
+    # Twelve looks, 30 s to 140 s, span all of it. In each bucket every request fails with
+    # the same probability whichever version serves it, so each bucket's errors split as its
+    # requests do: the judge's e-value is a supermartingale under H₀ and each seed rolls
+    # back with probability at most α = 0.05 (0.7% in the rules' simulation of this shape,
+    # test_a_share_and_an_error_rate_that_change_keep_the_false_alarm_rate); none of 8 does.
+    # The pooled share would not hold: at the 120 s look the canary had 17% of the requests
+    # since the run began but, serving 60% of the now 6%-failing traffic, ~25% of the errors
+    # (~90 of ~370): the closed form's BF passes 20 and every seed rolled back.
+    data = yaml.safe_load(Path("scenarios/canary-sequential.yaml").read_text())
+    del data["expect"], data["versions"]["v2"]["errorRate"]
+    data["simulation"]["duration"] = "200s"
+    data["flags"]["shared-failure"] = {
+        "rollout": 0,
+        "versions": ["v1", "v2"],
+        "feature": {"errorRate": 0.05},
+    }
+    data["plan"] = [
+        {
+            "at": "30s",
+            "action": "deploy",
+            "version": "v2",
+            "strategy": {
+                "canary": {
+                    "trafficRouting": {"istio": {}},
+                    "analysis": {"templates": [{"templateName": "sequential-errors"}]},
+                    "steps": [
+                        {"setWeight": 20},
+                        {"pause": {"duration": "40s"}},
+                        {"setWeight": 60},
+                        {"pause": {"duration": "40s"}},
+                    ],
+                }
+            },
+        },
+        {"at": "100s", "action": "flag", "flag": "shared-failure", "rollout": 100},
+    ]
+    for seed in range(1, 9):
+        data["simulation"]["seed"] = seed
+        r = simulate(Scenario.parse(data))
+        ms = _measurements(r)
+        weights = r.events[r.events.reason == "SetWeight"]
+        assert list(weights.message[:2]) == ["asked 20%", "asked 60%"]
+        assert ms[0][0] < weights.t.iloc[1] < 100 < ms[-1][0] and len(ms) == 12
+        assert all(m.endswith("→ Successful") for _, m in ms)
+        assert r.record["outcome"] == "completed"
 
 
 def test_kayenta_against_an_experiment_baseline() -> None:
