@@ -211,7 +211,10 @@ def test_a_kayenta_metric_reads_its_canary_config_from_the_bindings(tmp_path: Pa
     assert any(
         "canary config 'my-test' of 'mann-whitney' read from metricBindings" in n for n in sc.notes
     )
-    assert not sc.warnings  # Kayenta's address and accounts are read, not warned about
+    # Kayenta's address and accounts are read, not warned about; `thresholds` (the docs'
+    # spelling) is read, with a warning that Argo's CRD field is `threshold`.
+    (warning,) = sc.warnings
+    assert "spec.metrics[0].provider.kayenta.thresholds: read as threshold" in warning
 
 
 def test_kayenta_spellings_and_windows(tmp_path: Path) -> None:
@@ -227,6 +230,7 @@ def test_kayenta_spellings_and_windows(tmp_path: Path) -> None:
     assert m.success_condition is None and m.provider.kayenta is not None
     assert (m.provider.kayenta.thresholds.pass_, m.provider.kayenta.lookback) == (80, True)
     assert any("successCondition: dropped" in w for w in sc.warnings)
+    assert not any("read as threshold" in w for w in sc.warnings)  # the CRD's own spelling
     timed = kayenta_metric()
     timed["provider"]["kayenta"]["scopes"][0]["experimentScope"]["start"] = "2019-03-29T01:08:34Z"
     sc = read(tmp_path, template(timed), metricBindings=bound)

@@ -203,6 +203,11 @@ def _kayenta(
     )
     kayenta: dict[str, Any] = {}
     key = "threshold" if "threshold" in body else "thresholds"
+    if key == "thresholds":
+        r.found.warnings.append(
+            f"{r.where((*at, key))}: read as threshold, the field of Argo's AnalysisTemplate "
+            "CRD (its docs spell it thresholds; the API server would refuse the manifest)"
+        )
     limits = r.mapping(body.get(key), (*at, key))
     kayenta["thresholds"] = {
         k: _substitute(r, limits[k], (*at, key, k), values)
