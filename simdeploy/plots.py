@@ -183,7 +183,8 @@ def _weights_twin(ax: Axes, tl: pd.DataFrame, x: np.ndarray) -> Axes:
 
     ``weight_asked`` (what the strategy asked for: setWeight, Flagger's step) is a step
     line; ``weight_served`` (the share of completed user requests the new version really
-    served in each bucket) a thin line at the bucket centres. Without a traffic router the
+    served in each bucket: that of the rollout in progress, the last deploy at or before the
+    bucket's start) a thin line at the bucket centres. Without a traffic router the
     two differ: the split follows pod counts.
     """
     twin = ax.twinx()

@@ -378,8 +378,9 @@ def _event_row(e: Any) -> dict[str, Any]:
 def replay_data(result: Result) -> dict[str, Any]:
     """What the replay script shows, frame by frame (:mod:`simdeploy.run.replay`).
 
-    ``frames``: one object per frame: ``t``, ``step``, ``status``, ``asked`` and ``served``
-    (percent or null), ``ratio`` (error ratio of the bucket), ``requests``, ``errors``,
+    ``frames``: one object per frame: ``t``, ``step``, ``status``, ``version`` (the rollout
+    in progress: the last deploy by t, or null), ``asked`` and ``served`` (percent or null),
+    ``ratio`` (error ratio of the bucket), ``requests``, ``errors``,
     ``events`` (how many events by t) and ``rs``: ``[name, version, desired, pods by state
     in the order of ``states``]`` per replica set. ``events``: every event as ``[t, type,
     reason, object, message]``.
@@ -392,6 +393,7 @@ def replay_data(result: Result) -> dict[str, Any]:
                 "t": f.t,
                 "step": f.step,
                 "status": f.status,
+                "version": f.version,
                 "asked": f.weight_asked,
                 "served": None if f.weight_served is None else round(f.weight_served, 2),
                 "ratio": round(f.error_ratio, 6),

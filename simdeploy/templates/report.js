@@ -57,7 +57,8 @@
       setText(root, ".replay-step", f.step === null ? "–" : f.step);
       setText(root, ".replay-status", f.status === null ? "–" : f.status);
       setText(root, ".replay-asked", percent(f.asked));
-      setText(root, ".replay-served", percent(f.served));
+      setText(root, ".replay-served", f.version === null ? "–" :
+        percent(f.served) + " (" + f.version + ")");
       setText(root, ".replay-ratio", (100 * f.ratio).toFixed(2) + " % (" + f.errors +
         (f.errors === 1 ? " error" : " errors") + " of " + f.requests + " requests in this bucket)");
       var widest = 1;

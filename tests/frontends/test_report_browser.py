@@ -126,6 +126,7 @@ def _shown(replay: Any) -> dict[str, Any]:
         "step": replay.locator(".replay-step").inner_text(),
         "status": replay.locator(".replay-status").inner_text(),
         "asked": replay.locator(".replay-asked").inner_text(),
+        "served": replay.locator(".replay-served").inner_text(),
         "rs": rows,
         "events": replay.locator(".replay-events li").all_inner_texts(),
     }
@@ -138,6 +139,13 @@ def _expected(frame: Frame, result: Result) -> dict[str, Any]:
         "step": frame.step or "–",
         "status": frame.status or "–",
         "asked": "–" if frame.weight_asked is None else f"{frame.weight_asked:.1f} %",
+        # Before the first deploy there is no new version: a dash, not "0.0 %".
+        "served": (
+            "–"
+            if frame.version is None
+            else ("–" if frame.weight_served is None else f"{frame.weight_served:.1f} %")
+            + f" ({frame.version})"
+        ),
         "rs": {
             rs.name: [rs.version, rs.desired, *(rs.pods[s] for s in POD_STATES)]
             for rs in frame.replica_sets
@@ -165,9 +173,8 @@ def test_the_page_loads_clean_and_the_slider_replays_the_run(browser: Any, tmp_p
         page.locator(".replay-slider").fill(str(int(t)))  # frame i is bucket i: t = i s
         shown = _shown(replay)
         expected = _expected(frame_at(result, t), result)
-        assert {k: shown[k] for k in ("t", "step", "status", "asked", "rs")} == {
-            k: expected[k] for k in ("t", "step", "status", "asked", "rs")
-        }
+        keys = ("t", "step", "status", "asked", "served", "rs")
+        assert {k: shown[k] for k in keys} == {k: expected[k] for k in keys}
         assert [e.split(" s ")[0] for e in shown["events"]] == expected["events"]
         # The run's own timeline at that bucket: pods and Ready pods of each version.
         row = result.timeline.iloc[int(t)]
@@ -182,6 +189,9 @@ def test_the_page_loads_clean_and_the_slider_replays_the_run(browser: Any, tmp_p
     page.locator(".replay-slider").fill(str(int(mid_pause)))
     assert replay.locator(".replay-step").inner_text() == "1/3 pause: 20s"
     assert replay.locator(".replay-asked").inner_text() == "25.0 %"
+    page.locator(".replay-slider").fill("0")
+    assert replay.locator(".replay-served").inner_text() == "–"  # before the deploy
+    page.locator(".replay-slider").fill(str(int(mid_pause)))
     # The buttons move it one frame; the keyboard too.
     at = int(mid_pause)
     page.locator(".replay-next").click()
