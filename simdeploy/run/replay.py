@@ -68,11 +68,11 @@ class Frame:
     the rollout in progress (the last deploy at or before ``t``; None before the first).
     ``weight_asked``: the canary weight the strategy asked for (percent; None without one);
     ``weight_served``: the share of the bucket's completed user requests ``version`` served
-    (percent; None without a rollout in progress or a completed request). ``step``: an Argo
-    canary's current step, ``"2/6 pause: 60s"`` (None without steps). ``status``: the
-    rollout's latest event, ``"reason: message"`` (None before the first). ``events``: how
-    many control-plane events happened at or before ``t`` (``Result.events`` is in time
-    order: the last ones are ``events.iloc[:n].tail(k)``).
+    (percent; None without a rollout in progress or a completed request). ``step``: that
+    rollout's current step if it is an Argo canary, ``"2/6 pause: 60s"`` (None otherwise).
+    ``status``: the rollout's latest event, ``"reason: message"`` (None before the first).
+    ``events``: how many control-plane events happened at or before ``t`` (``Result.events``
+    is in time order: the last ones are ``events.iloc[:n].tail(k)``).
     """
 
     t: float
@@ -197,17 +197,18 @@ def _frame(
         status = f"{ev['reason']}: {ev['message']}" if ev["message"] else str(ev["reason"])
     # The rollout in progress: the last deploy at or before t.
     k = bisect.bisect_right([d[0] for d in deploys], t)
-    version = deploys[k - 1][1] if k else None
+    started, version = deploys[k - 1] if k else (math.inf, None)
     served = None
     done = int(row["ok"]) + int(row["errors"])
     column = None if version is None else version_column("requests", version)
     if column is not None and column in row and done:
         served = 100.0 * int(row[column]) / done
-    # Argo's "Step: 2/6": currentStepIndex (the step running now, from 0) of len(steps).
-    k = bisect.bisect_right([s[0] for s in steps], t)
+    # Argo's "Step: 2/6": currentStepIndex (the step running now, from 0) of len(steps), of
+    # that rollout only (an earlier deploy's last step is not the current one's).
+    own = [s for s in steps if s[1] == version and started <= s[0] <= t]
     step = None
-    if k:
-        _, _, index, total, label = steps[k - 1]
+    if own:
+        _, _, index, total, label = own[-1]
         step = f"{int(index)}/{int(total)} {label}"
     return Frame(
         t=t,

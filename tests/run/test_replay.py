@@ -206,3 +206,12 @@ def test_expand_contract_serves_each_deploy_in_its_turn() -> None:
         assert frame.weight_served == pytest.approx(_share(result, t, version))
         assert frame.weight_served > 0.0
         assert result.timeline["weight_served"].iloc[int(t)] == pytest.approx(frame.weight_served)
+
+
+def test_the_step_is_the_current_rollouts_only(two_deploys) -> None:
+    """The canary's steps end at "2/2 done"; the RollingUpdate of v3 that follows has no
+    step: from 120 s on the frame shows none, not the canary's last one."""
+    assert frame_at(two_deploys, 30.0).step == "1/2 pause: 20s"
+    assert frame_at(two_deploys, 119.0).step == "2/2 done"
+    for t in (120.0, 150.0, 179.0):
+        assert frame_at(two_deploys, t).step is None, t
