@@ -130,7 +130,7 @@ def sweep_page(
     rows = []
     for row in table.to_dict(orient="records"):
         cells = [number(row[p]) for p in paths] + [str(row["variant"])]
-        cells += [_cell(row.get(f), _half(row.get(f"{f}_ci95")), f) for f in ARTICLE_FIELDS]
+        cells += [ci_cell(row.get(f), _half(row.get(f"{f}_ci95")), f) for f in ARTICLE_FIELDS]
         rows.append(cells)
     return _render(
         kind="sweep",
@@ -265,7 +265,7 @@ def _summary(records: Mapping[str, dict[str, Any]], several: bool) -> list[dict[
         if any(isinstance(v, dict) for v in values):
             continue  # errors_by_cause, errors_by_phase: tables of their own
         cells = [
-            _cell(rec.get(field), _half(rec.get(f"{field}_ci95")) if several else None, field)
+            ci_cell(rec.get(field), _half(rec.get(f"{field}_ci95")) if several else None, field)
             for rec in records.values()
         ]
         rows.append({"field": field, "unit": unit, "meaning": meaning, "cells": cells})
@@ -279,7 +279,7 @@ def _by_key(records: Mapping[str, dict[str, Any]], field: str) -> list[dict[str,
     for key in keys:
         values = [(rec.get(field) or {}).get(key) or 0 for rec in records.values()]
         if any(values) or field == "errors_by_phase":
-            rows.append({"key": key, "cells": [_cell(v, None, "errors") for v in values]})
+            rows.append({"key": key, "cells": [ci_cell(v, None, "errors") for v in values]})
     return rows
 
 
@@ -292,24 +292,50 @@ def _half(ci: Any) -> float | None:
     return None
 
 
-def _cell(value: Any, half: float | None, field: str) -> str:
+def ci_cell(value: Any, half: float | None, field: str) -> str:
     """A table cell: ``-`` for no value, then :func:`number` and `` ± half`` (the 95% CI's
-    half-width, to 2 significant digits) when the interval has a width."""
+    half-width) when the interval has a width, the half-width in the value's unit and to
+    the value's decimals (:func:`like`). E.g. an error_rate of 0.00015 ± 0.00004 →
+    "0.0150% ± 0.0040%"; 13935.2 ± 390.4 requests → "13,935 ± 390"."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "-"
+    shown = number(value, field)
     if not half:
-        return number(value, field)
-    return f"{number(value, field)} ± {number(half, field, digits=2)}"
+        return shown
+    return f"{shown} ± {like(half, shown, field)}"
+
+
+def like(x: float, shown: str, field: str = "") -> str:
+    """``x`` (≥ 0) as :func:`number` shows ``field``'s values (``error_rate`` in percent,
+    thousands separators), to as many decimals as ``shown`` has; when that rounds ``x`` to
+    0, to its first significant digit instead (a mean of 2 ± 0.3 is not "2 ± 0")."""
+    percent = field == "error_rate"
+    value = 100.0 * x if percent else x
+    suffix = "%" if percent else ""
+    body = shown.removesuffix("%")
+    if "e" in body:  # a tiny or huge value in exponent notation: the same for its interval
+        return f"{value:.2g}{suffix}"
+    decimals = len(body.partition(".")[2])
+    text = f"{value:,.{decimals}f}"
+    if value > 0 and float(text.replace(",", "")) == 0:
+        text = f"{value:.{max(0, -math.floor(math.log10(value)))}f}"
+    return text + suffix
 
 
 def number(value: Any, field: str = "", digits: int = 4) -> str:
-    """A summary value as the page shows it: text as is, ``error_rate`` in percent, a whole
-    number with thousands separators, from 1,000 on no decimals, else ``digits``
-    significant digits. E.g. 215600.5 → "215,600"; 0.0399412 → "0.03994"; 12.0 → "12"."""
+    """A summary value as the page shows it: text as is, ``error_rate`` in percent (at least
+    ``digits`` - 1 decimals, and ``digits`` - 1 significant digits), a whole number with
+    thousands separators, from 1,000 on no decimals, else ``digits`` significant digits.
+    E.g. 215600.5 → "215,600"; 0.0399412 → "0.03994"; 12.0 → "12"; an error_rate of 0.0123
+    → "1.230%", of 0.00015 → "0.0150%"."""
     if isinstance(value, bool) or not isinstance(value, int | float):
         return str(value)
     if field == "error_rate":
-        return f"{value:.{max(1, digits - 1)}%}"
+        places = max(1, digits - 1)
+        percent = 100.0 * abs(value)
+        if 0 < percent < 1:  # 0.015 % to 3 significant digits: 4 decimals, not 3
+            places = max(places, places - 1 - math.floor(math.log10(percent)))
+        return f"{value:.{places}%}"
     if float(value).is_integer() or abs(value) >= 1000:
         return f"{value:,.0f}"
     return f"{value:.{digits}g}"

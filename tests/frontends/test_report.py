@@ -21,7 +21,7 @@ from simdeploy import Scenario, simulate
 from simdeploy.cli import main
 from simdeploy.experiments.compare import mean_ci95
 from simdeploy.experiments.sweep import sweep
-from simdeploy.report_html import describe, event_type, number, script_json
+from simdeploy.report_html import ci_cell, describe, event_type, number, script_json
 from simdeploy.run.replay import frame_at
 from simdeploy.world.recorder import POD_STATES
 from tests.conftest import base_dict
@@ -261,12 +261,8 @@ def test_a_comparison_has_a_column_and_a_section_per_variant(tmp_path: Path) -> 
         ]
         mean, ci = mean_ci95(errors)
         assert mean is not None
-        shown = (
-            number(mean)
-            if ci is None or ci[1] == ci[0]
-            else (f"{number(mean)} ± {number((ci[1] - ci[0]) / 2, digits=2)}")
-        )
-        assert cells["errors"][i] == shown
+        half = None if ci is None else (ci[1] - ci[0]) / 2
+        assert cells["errors"][i] == ci_cell(mean, half, "errors")
     assert len(doc.one("section", id="figures").all("svg")) == 1  # the comparison figure
     variants = doc.all("article", cls="variant")
     assert [v.attrs["data-variant"] for v in variants] == ["recreate", "rolling"]
@@ -381,11 +377,35 @@ def test_event_types_as_kubectl_shows_them(reason: str, kind: str) -> None:
         (12.0, "errors", "12"),  # a whole mean is a count
         (1234, "errors", "1,234"),
         (0.0123, "error_rate", "1.230%"),
+        (0.00015, "error_rate", "0.0150%"),  # below 1 %: 3 significant digits, not "0.015%"
         ("rolled_back", "outcome", "rolled_back"),
     ],
 )
 def test_numbers_on_the_page(value: Any, field: str, shown: str) -> None:
     assert number(value, field) == shown
+
+
+@pytest.mark.parametrize(
+    ("value", "half", "field", "shown"),
+    [
+        # The half-width in the value's unit and to its decimals: 0.015 % has 4 (3
+        # significant digits), so 0.004 % is "0.0040%", not "0.0%".
+        (0.00015, 0.00004, "error_rate", "0.0150% ± 0.0040%"),
+        (0.0123, 0.0004, "error_rate", "1.230% ± 0.040%"),
+        # From 1,000 on no decimals: a half-width of 390.4 is "390", not "3.9e+02".
+        (13935.2, 390.4, "requests", "13,935 ± 390"),
+        (215600.5, 1234.5, "requests", "215,600 ± 1,234"),
+        (12.34, 0.567, "latency_p99_s", "12.34 ± 0.57"),
+        # A whole mean has no decimals: a half-width below 0.5 keeps its first digit.
+        (2.0, 0.3, "errors", "2 ± 0.3"),
+        (2.0, None, "errors", "2"),
+        (None, 0.3, "errors", "-"),
+    ],
+)
+def test_ci_half_widths_on_the_page(
+    value: float | None, half: float | None, field: str, shown: str
+) -> None:
+    assert ci_cell(value, half, field) == shown
 
 
 def test_policy_expectations_are_on_the_page(tmp_path: Path) -> None:
