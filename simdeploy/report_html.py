@@ -19,6 +19,7 @@ import hashlib
 import io
 import json
 import math
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
@@ -375,22 +376,40 @@ def _variant(
     }
 
 
-#: Event reasons Kubernetes would show as ``Warning`` (the rest are ``Normal``).
+#: Event reasons Kubernetes would show as ``Warning`` (the rest are ``Normal``, but see
+#: :func:`event_type`): Flagger records ``Halt`` ("Halt advancement ...") and ``Rollback``
+#: ("Rolling back ...") with ``recordEventWarningf`` (pkg/controller/scheduler*.go); a DDL
+#: statement that gave up waiting for its lock (``LockTimeout``) failed.
 _WARNING_WORDS = ("Fail", "Error", "Abort", "Exceeded", "Unhealthy", "BackOff", "NotFound")
-_WARNING_REASONS = frozenset({"SIGKILL", "RollbackRequested", "NotReady"})
+_WARNING_REASONS = frozenset(
+    {"SIGKILL", "RollbackRequested", "NotReady", "Halt", "Rollback", "LockTimeout"}
+)
+#: A measurement's message ends with its phase: ``errors=3 → Failed``.
+_FAILED_MEASUREMENT = re.compile(r"→ (Failed|Error)$")
+#: A shadow analysis's message starts with its count: ``574/5813 mismatches (9.87%)``.
+_MISMATCHES = re.compile(r"^(\d+)/\d+ mismatches")
 
 
-def event_type(reason: str) -> str:
-    """``Warning`` or ``Normal``, as ``kubectl get events`` types them."""
+def event_type(reason: str, message: str = "") -> str:
+    """``Warning`` or ``Normal``, as ``kubectl get events`` types them, from the reason and,
+    for the reasons whose type depends on what happened, the message: an
+    ``AnalysisMeasurement`` that ended ``Failed`` or ``Error`` (as Argo types an
+    AnalysisRun's), a ``ShadowAnalysis`` that found a mismatch."""
     if reason in _WARNING_REASONS or any(w in reason for w in _WARNING_WORDS):
         return "Warning"
+    if reason == "AnalysisMeasurement" and _FAILED_MEASUREMENT.search(message.rstrip()):
+        return "Warning"
+    if reason == "ShadowAnalysis":
+        found = _MISMATCHES.match(message)
+        if found and int(found.group(1)) > 0:
+            return "Warning"
     return "Normal"
 
 
 def _event_row(e: Any) -> dict[str, Any]:
     return {
         "t": f"{float(e.t):.3f}",
-        "type": event_type(str(e.reason)),
+        "type": event_type(str(e.reason), str(e.message)),
         "reason": str(e.reason),
         "object": str(e.object),
         "version": str(e.version),
@@ -436,7 +455,7 @@ def replay_data(result: Result) -> dict[str, Any]:
         "events": [
             [
                 round(float(e.t), 3),
-                event_type(str(e.reason)),
+                event_type(str(e.reason), str(e.message)),
                 str(e.reason),
                 str(e.object),
                 str(e.message),

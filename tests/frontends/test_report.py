@@ -353,20 +353,36 @@ def test_the_scenario_in_words() -> None:
 
 
 @pytest.mark.parametrize(
-    ("reason", "kind"),
+    ("reason", "message", "kind"),
     [
-        ("RollbackRequested", "Warning"),
-        ("ProgressDeadlineExceeded", "Warning"),
-        ("AnalysisRunFailed", "Warning"),
-        ("BackOff", "Warning"),
-        ("SIGKILL", "Warning"),
-        ("Ready", "Normal"),
-        ("ScalingReplicaSet", "Normal"),
-        ("RolloutCompleted", "Normal"),
+        ("RollbackRequested", "", "Warning"),
+        ("ProgressDeadlineExceeded", "", "Warning"),
+        ("AnalysisRunFailed", "", "Warning"),
+        ("BackOff", "", "Warning"),
+        ("SIGKILL", "", "Warning"),
+        ("Ready", "", "Normal"),
+        ("ScalingReplicaSet", "", "Normal"),
+        ("RolloutCompleted", "", "Normal"),
+        # Flagger, pkg/controller/scheduler_metrics.go: recordEventWarningf("Halt %s.%s
+        # advancement success rate %.2f%% < %v%%", ...); scheduler.go rollback():
+        # recordEventWarningf("Rolling back %s.%s failed checks threshold reached %v", ...);
+        # its "Advance %s.%s canary weight %v" and "Copying ... template spec" are Infof.
+        ("Halt", "failedChecks 1: request-success-rate 96.78% < 99%", "Warning"),
+        ("Rollback", "Rolling back app-canary-v2: Canary failed!", "Warning"),
+        ("Advance", "weight 10", "Normal"),
+        ("Promoting", "copying canary spec to primary", "Normal"),
+        # A measurement is typed by the phase it ended in (the end of its message).
+        ("AnalysisMeasurement", "error_rate=0.03 → Failed", "Warning"),
+        ("AnalysisMeasurement", "error_rate=no data → Error", "Warning"),
+        ("AnalysisMeasurement", "error_rate=0.001 → Successful", "Normal"),
+        ("AnalysisMeasurement", "error_rate=0.01 → Inconclusive", "Normal"),
+        ("LockTimeout", "ALTER TABLE users ADD COLUMN x: lock_timeout 2s (attempt 1/6)", "Warning"),
+        ("ShadowAnalysis", "574/5813 mismatches (9.87%)", "Warning"),
+        ("ShadowAnalysis", "0/5813 mismatches (0.00%)", "Normal"),
     ],
 )
-def test_event_types_as_kubectl_shows_them(reason: str, kind: str) -> None:
-    assert event_type(reason) == kind
+def test_event_types_as_kubectl_shows_them(reason: str, message: str, kind: str) -> None:
+    assert event_type(reason, message) == kind
 
 
 @pytest.mark.parametrize(
