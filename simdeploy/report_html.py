@@ -2,8 +2,9 @@
 
 A front end, like :mod:`simdeploy.plots`: it reads results and draws; the CLI writes the page.
 The page needs no network to open: the figures are inline SVG (matplotlib, mathtext off),
-the style and the replay's script are inlined, nothing is fetched. It prints (an ``@media
-print`` rule opens every collapsed section and hides the replay's buttons).
+the style and the replay's script are inlined, nothing is fetched. It prints: the script's
+``beforeprint`` handler opens every collapsed section; an ``@media print`` rule hides the
+replay's buttons and slider and shows a note of the t its frame is at (the slider's).
 
 It is built by Jinja2 with autoescape on, so a name, description, variant key or message
 from a scenario is text on the page, never markup. The replay's data is JSON inside a

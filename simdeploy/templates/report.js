@@ -54,6 +54,9 @@
       root.dataset.frame = String(i);
       root.dataset.t = String(f.t);
       setText(root, ".replay-t", "t = " + seconds(f.t));
+      // Printed, the replay is the frame on screen: say which.
+      setText(root, ".replay-print-note", "replay at t = " + seconds(f.t) +
+        " (move the slider on screen)");
       setText(root, ".replay-step", f.step === null ? "–" : f.step);
       setText(root, ".replay-status", f.status === null ? "–" : f.status);
       setText(root, ".replay-asked", percent(f.asked));
@@ -127,12 +130,17 @@
       slider.value = String(Math.min(data.frames.length - 1, Number(slider.value) + 1));
       show(Number(slider.value));
     });
+    // Printed: the frame the slider is on now (playing stops there), with its note.
+    window.addEventListener("beforeprint", function () {
+      stop();
+      show(Number(slider.value));
+    });
     show(Number(slider.value));
   }
 
   document.querySelectorAll(".replay").forEach(setUp);
 
-  // Printing: every collapsed section is printed open.
+  // Printing: every collapsed section is printed open (each replay keeps its frame, above).
   window.addEventListener("beforeprint", function () {
     document.querySelectorAll("details").forEach(function (d) { d.open = true; });
   });

@@ -209,10 +209,19 @@ def test_the_page_loads_clean_and_the_slider_replays_the_run(browser: Any, tmp_p
     sync_api.expect(replay).not_to_have_attribute("data-frame", "0")  # waits for a tick
     page.locator(".replay-play").click()
     assert opened.problems == []
-    # Printed: the buttons are hidden, the figure stays.
+    # Printed: the buttons are hidden, the figure stays; the replay is the frame the slider
+    # is on (not frame 0, before the deploy), with a print-only note saying which t.
+    note = replay.locator(".replay-print-note")
+    assert not note.is_visible()
+    page.locator(".replay-slider").fill("40")
+    page.evaluate("window.dispatchEvent(new Event('beforeprint'))")
     page.emulate_media(media="print")
     assert not page.locator(".replay-play").is_visible()
     assert page.locator("svg").first.is_visible()
+    assert replay.get_attribute("data-t") == "40"
+    assert note.is_visible()
+    assert note.inner_text() == "replay at t = 40 s (move the slider on screen)"
+    assert all(page.locator("details").evaluate_all("ds => ds.map(d => d.open)"))
     page.close()
 
 
