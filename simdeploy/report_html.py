@@ -97,7 +97,7 @@ def run_page(
             }
         )
     sections = [
-        _variant(i, name, variants[name], comparison.runs[name], comparison.seeds)
+        _variant(i, name, variants[name], comparison.runs[name], comparison.seeds, len(names))
         for i, name in enumerate(names)
     ]
     title = names[0] if len(names) == 1 else ", ".join(s.scenario.name for s in sources)
@@ -343,11 +343,17 @@ def number(value: Any, field: str = "", digits: int = 4) -> str:
     return f"{value:.{digits}g}"
 
 
+#: The timeline's size (inches) alone on the page, and beside other variants' (a column of
+#: at least 560 px: text at about 80 % of its size, not 55 %).
+TIMELINE_SIZE = (11.0, 9.0)
+TIMELINE_SIZE_SIDE_BY_SIDE = (7.5, 8.5)
+
+
 def _variant(
-    index: int, name: str, sc: Scenario, runs: list[Result], seeds: list[int]
+    index: int, name: str, sc: Scenario, runs: list[Result], seeds: list[int], of: int = 1
 ) -> dict[str, Any]:
     """A variant's section: its outcome, expectations, timeline figure, events and replay
-    (the figure, events and replay of its first seed's run)."""
+    (the figure, events and replay of its first seed's run), one of ``of`` side by side."""
     first = runs[0]
     records = [r.record for r in runs]
     checks: list[AnyCheck] = [
@@ -368,7 +374,12 @@ def _variant(
         "has_expect": bool(sc.expect),
         "failed": sum(not c.passed for c in checks),
         "timeline": svg(
-            lambda: plots.timeline_figure(first, title=f"{name} (seed {first.seed})"), f"t{index}"
+            lambda: plots.timeline_figure(
+                first,
+                title=f"{name} (seed {first.seed})",
+                figsize=TIMELINE_SIZE if of == 1 else TIMELINE_SIZE_SIDE_BY_SIDE,
+            ),
+            f"t{index}",
         ),
         "events": [_event_row(e) for e in events.head(MAX_EVENT_ROWS).itertuples(index=False)],
         "events_total": len(events),

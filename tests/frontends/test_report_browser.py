@@ -244,6 +244,50 @@ def test_a_comparison_has_one_replay_per_variant(browser: Any, tmp_path: Path) -
     page.close()
 
 
+#: What the layout of a comparison reads on a laptop screen: its width, its replays' state.
+_LAYOUT = """() => {
+  const box = e => e.getBoundingClientRect();
+  return [...document.querySelectorAll('.variant')].map(v => {
+    const svg = v.querySelector('svg'), table = v.querySelector('.replay .scroll');
+    return {
+      left: box(v).left, top: box(v).top, width: box(v).width,
+      px_per_pt: box(svg).width / svg.viewBox.baseVal.width,
+      table: [table.scrollWidth, table.clientWidth],
+    };
+  });
+}"""
+
+
+def test_variants_side_by_side_are_readable_on_a_laptop(browser: Any, tmp_path: Path) -> None:
+    """Three variants on a 1300 px wide window: columns of at least 560 px, so two side by
+    side and the third below; each timeline drawn at no less than 1 px per point (75 % of
+    its natural 1.33: 10 pt text at 10 px or more, not the 7 px of an 11-inch figure in a
+    600 px column); the replay's table fits its column (nothing cut off, no scrolling)."""
+    sc = Scenario.parse(
+        base_dict(
+            compare={
+                "recreate": {"type": "Recreate"},
+                "rolling": {},
+                "surge": {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 2}},
+            }
+        )
+    )
+    path, _ = _page_of(tmp_path, variants_of(sc))
+    page = browser.new_page()
+    page.set_viewport_size({"width": 1300, "height": 900})
+    page.goto(path.as_uri())
+    for i in range(3):
+        page.locator(".replay-slider").nth(i).fill("13")  # two replica sets, every column
+    first, second, third = page.evaluate(_LAYOUT)
+    assert all(v["width"] >= 560 for v in (first, second, third))
+    assert first["top"] == second["top"] and second["left"] > first["left"]
+    assert third["top"] > first["top"] and third["left"] == first["left"]
+    for v in (first, second, third):
+        assert v["px_per_pt"] >= 1.0, v
+        assert v["table"][0] <= v["table"][1], v  # scrollWidth within clientWidth
+    page.close()
+
+
 def test_user_text_runs_nothing_in_the_browser(browser: Any, tmp_path: Path) -> None:
     v2 = base_dict()["versions"]["v2"]
     data = base_dict(
