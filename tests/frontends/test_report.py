@@ -7,6 +7,7 @@ the same run). The browser's view is tests/frontends/test_report_browser.py.
 
 from __future__ import annotations
 
+import io
 import json
 import re
 from dataclasses import dataclass, field
@@ -17,11 +18,19 @@ from typing import Any
 import pytest
 import yaml
 
-from simdeploy import Scenario, simulate
+from simdeploy import Scenario, plots, simulate
 from simdeploy.cli import main
 from simdeploy.experiments.compare import mean_ci95
 from simdeploy.experiments.sweep import sweep
-from simdeploy.report_html import ci_cell, describe, event_type, number, script_json
+from simdeploy.report_html import (
+    MAX_VECTOR_POINTS,
+    ci_cell,
+    describe,
+    event_type,
+    number,
+    script_json,
+    svg,
+)
 from simdeploy.run.replay import frame_at
 from simdeploy.world.recorder import POD_STATES
 from tests.conftest import base_dict
@@ -190,6 +199,29 @@ def test_a_run_page_holds_every_section_with_the_runs_numbers(tmp_path: Path) ->
     ]
     assert replay["frames"][40]["status"] == at40.status
     assert runs.one("input", cls="replay-slider").attrs["max"] == "89"
+
+
+def test_a_long_timeline_is_drawn_as_an_image_on_the_page(tmp_path: Path) -> None:
+    """90 s in 50 ms buckets: 1,800 buckets, stacked areas of about 4 × 1,800 = 7,200
+    vertices (steps), above MAX_VECTOR_POINTS (5,000): drawn as an embedded PNG (a data:
+    URI, nothing fetched), its text still text, and the element a fraction of the all-vector
+    figure the CLI saves. The same run in 1 s buckets (90; areas of ~360) stays vectors."""
+    long = base_dict(simulation={"bucket": "50ms"})
+    _, doc = _report(tmp_path, long)
+    (figure,) = doc.one("section", id="runs").all("svg")
+    images = figure.all("image")
+    assert images and all(
+        i.attrs["xlink:href"].startswith("data:image/png;base64,") for i in images
+    )
+    assert "small (seed 3)" in figure.text  # the title: text, not pixels
+    result = simulate(Scenario.parse(long))
+    assert len(result.timeline) == 1800 and MAX_VECTOR_POINTS < 4 * 1800
+    page_svg = str(svg(lambda: plots.timeline_figure(result), "x"))
+    vector = io.StringIO()
+    plots.timeline_figure(result).savefig(vector, format="svg")
+    assert len(page_svg) < len(vector.getvalue()) / 4
+    _, short = _report(tmp_path, FAILS_EXPECTATIONS)
+    assert not short.one("section", id="runs").all("image")
 
 
 def test_the_page_fetches_nothing(tmp_path: Path) -> None:
