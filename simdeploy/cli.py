@@ -620,7 +620,7 @@ def _sweep(args: argparse.Namespace, out: Console, err: Console, load: _Loader) 
     if plot is not None:
         from simdeploy.plots_sweep import sweep_figure
 
-        _save_figure(plot, lambda: sweep_figure(table, list(grid), args.metric))
+        _save_figure(plot, lambda: sweep_figure(table, list(grid), args.metric, args.seeds))
     if args.json:
         print(table.to_json(orient="records"))
         return EXIT_OK

@@ -129,7 +129,7 @@ def sweep_page(
     figures = []
     if len(paths) <= 2:
         for metric in SWEEP_METRICS:
-            figure = svg(partial(sweep_figure, table, paths, metric), metric)
+            figure = svg(partial(sweep_figure, table, paths, metric, len(seeds)), metric)
             figures.append({"title": f"{metric} against {' × '.join(paths)}", "svg": figure})
     columns = [*paths, "variant", *ARTICLE_FIELDS]
     rows = []
