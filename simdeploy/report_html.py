@@ -248,7 +248,7 @@ def _source(s: Source) -> dict[str, Any]:
 
 def describe(sc: Scenario) -> list[str]:
     """What the scenario simulates, in sentences: the service, the traffic, each plan
-    action, the rollback triggers and the run."""
+    action (or that there is no deploy), the rollback triggers and the run."""
     svc, tr, sim = sc.service, sc.traffic, sc.simulation
     profile = tr.rate_profile
     rate = (
@@ -263,6 +263,8 @@ def describe(sc: Scenario) -> list[str]:
         f"Traffic: {rate} from {tr.users:,} users, client timeout {tr.timeout:g} s.",
     ]
     out += [f"At {a.at:g} s: {_action(a, sc)}." for a in sc.plan]
+    if not any(a.action == "deploy" for a in sc.plan):
+        out.append("No deploy in the plan: the run is steady state.")
     if sc.compare:
         shown = "; ".join(f"{name} ({st.label})" for name, st in sc.compare.items())
         out.append(f"Compared: every deploy with each strategy in turn: {shown}.")
@@ -288,7 +290,8 @@ def _action(a: Action, sc: Scenario) -> str:
     if a.action == "scale":
         return f"scale to {a.replicas} replicas"
     if a.action == "migrate":
-        return f"migration {a.phase_name} ({len(a.operations)} operations)"
+        n = len(a.operations)
+        return f"migration {a.phase_name} ({n} operation{'s' if n != 1 else ''})"
     if a.action == "flag":
         what = "kill switch" if a.kill else f"rollout {a.rollout:g}%"
         return f"flag {a.flag}: {what}"

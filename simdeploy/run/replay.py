@@ -99,8 +99,10 @@ class Frame:
 
 def frame_times(result: Result, max_frames: int = 1200) -> list[float]:
     """The start of every timeline bucket, thinned to every k-th bucket so that there are
-    at most ``max_frames`` (the last bucket always kept). E.g. 480 buckets → all 480;
-    3,600 buckets, 1,200 frames → every 3rd (0, 3, ..., 3597 s) and 3599 s."""
+    at most ``max_frames`` (the last bucket always kept): every k-th with k =
+    ceil(buckets / (max_frames - 1)). E.g. 480 buckets → all 480; 3,600 one-second buckets,
+    1,200 frames → k = ceil(3600 / 1199) = 4: every 4th (0, 4, ..., 3596 s) and 3599 s,
+    901 frames."""
     t = [float(x) for x in result.timeline["t"]]
     if len(t) <= max_frames:
         return t

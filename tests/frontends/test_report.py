@@ -382,6 +382,19 @@ def test_the_scenario_in_words() -> None:
     assert words[1] == "Traffic: 100 requests/s from 1,000 users, client timeout 5 s."
     assert words[2] == "At 10 s: deploy v2 with RollingUpdate(maxSurge=1, maxUnavailable=0)."
     assert words[-1].startswith("90 s simulated in 1 s buckets (requests data plane)")
+    assert "No deploy in the plan: the run is steady state." not in words
+
+
+def test_the_scenario_in_words_says_when_nothing_is_deployed() -> None:
+    """A plan of one migration of one operation (lock-queue.yaml, no deploy)."""
+    from tests.conftest import SCENARIOS
+
+    sc = Scenario.parse(yaml.safe_load((SCENARIOS / "lock-queue.yaml").read_text()))
+    (migrate,) = [a for a in sc.plan if a.action == "migrate"]
+    assert len(migrate.operations) == 1 and not [a for a in sc.plan if a.action == "deploy"]
+    words = describe(sc)
+    assert f"migration {migrate.phase_name} (1 operation)." in " ".join(words)
+    assert "No deploy in the plan: the run is steady state." in words
 
 
 @pytest.mark.parametrize(

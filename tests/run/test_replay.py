@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 
+import pandas as pd
 import pytest
 
 from simdeploy import simulate
@@ -215,3 +216,14 @@ def test_the_step_is_the_current_rollouts_only(two_deploys) -> None:
     assert frame_at(two_deploys, 119.0).step == "2/2 done"
     for t in (120.0, 150.0, 179.0):
         assert frame_at(two_deploys, t).step is None, t
+
+
+def test_an_hour_of_buckets_is_every_4th_bucket_and_the_last() -> None:
+    """3,600 one-second buckets, at most 1,200 frames: k = ceil(3600 / 1199) = 4, so 0, 4,
+    ..., 3596 s (900 frames) and the last bucket, 3599 s: 901 frames."""
+    from types import SimpleNamespace
+
+    hour = SimpleNamespace(timeline=pd.DataFrame({"t": [float(i) for i in range(3600)]}))
+    times = frame_times(hour, 1200)  # type: ignore[arg-type]  # only .timeline is read
+    assert len(times) == 901
+    assert times[:3] == [0.0, 4.0, 8.0] and times[-2:] == [3596.0, 3599.0]
