@@ -34,7 +34,7 @@ from simdeploy.experiments.compare import Comparison, compare, variants_of
 from simdeploy.experiments.gate import REQUIRE, check_seeds
 from simdeploy.experiments.policy import checked_regressions, policy
 from simdeploy.experiments.run_cache import RunCache
-from simdeploy.experiments.sweep import for_parquet, parse_set, sweep
+from simdeploy.experiments.sweep import for_parquet, grid_problems, parse_set, sweep
 from simdeploy.run.simulation import simulate
 from simdeploy.spec.base import ScenarioError, UsageError
 from simdeploy.spec.manifests.importer import import_scenario
@@ -627,7 +627,7 @@ def _sweep(args: argparse.Namespace, out: Console, err: Console, load: _Loader) 
     if plot is not None:
         from simdeploy.plots_sweep import sweep_figure
 
-        _save_figure(plot, lambda: sweep_figure(table, list(grid), args.metric))
+        _save_figure(plot, lambda: sweep_figure(table, list(grid), args.metric, args.seeds))
     if args.json:
         print(table.to_json(orient="records"))
         return EXIT_OK
@@ -658,6 +658,10 @@ def _sweep_grid(
         path, values = parse_set(arg)
         grid[path] = values
     sc = load(file)
+    # The file's own sweep: block was checked as the file was read; these are --set's.
+    problems = grid_problems(sc, grid)
+    if problems:
+        raise ScenarioError([f"--set {line}" for line in problems])
     return sc, {**sc.sweep, **grid}
 
 

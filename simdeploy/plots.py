@@ -183,7 +183,8 @@ def _weights_twin(ax: Axes, tl: pd.DataFrame, x: np.ndarray) -> Axes:
 
     ``weight_asked`` (what the strategy asked for: setWeight, Flagger's step) is a step
     line; ``weight_served`` (the share of completed user requests the new version really
-    served in each bucket) a thin line at the bucket centres. Without a traffic router the
+    served in each bucket: that of the rollout in progress, the last deploy at or before the
+    bucket's start) a thin line at the bucket centres. Without a traffic router the
     two differ: the split follows pod counts.
     """
     twin = ax.twinx()
@@ -322,7 +323,9 @@ def mark_events(
     return [str(r) for r in marked["reason"]]
 
 
-def timeline_figure(result: Result, *, title: str | None = None) -> Figure:
+def timeline_figure(
+    result: Result, *, title: str | None = None, figsize: tuple[float, float] = (11.0, 9.0)
+) -> Figure:
     """Three stacked panels over simulated time (shared x axis, seconds).
 
     1. Requests per second: served requests by version and errors by cause, stacked
@@ -336,10 +339,11 @@ def timeline_figure(result: Result, *, title: str | None = None) -> Figure:
     (step line) and the weight served (thin line), so the figure has four axes.
 
     Control-plane events of :data:`MARKED_EVENTS` present in ``result.events`` are drawn
-    as vertical lines on every panel and labelled on the top one.
+    as vertical lines on every panel and labelled on the top one. ``figsize``: inches
+    (the report draws a narrower one for variants side by side).
     """
     tl = result.timeline
-    fig = Figure(figsize=(11, 9), layout="constrained")
+    fig = Figure(figsize=figsize, layout="constrained")
     ax_req, ax_pods, ax_lat = fig.subplots(3, 1, sharex=True)
     names = list(dict.fromkeys([*_request_versions(tl), *versions_of(tl)]))
     colors = {v: _VERSION_COLORS[i % len(_VERSION_COLORS)] for i, v in enumerate(names)}

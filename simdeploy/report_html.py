@@ -2,8 +2,9 @@
 
 A front end, like :mod:`simdeploy.plots`: it reads results and draws; the CLI writes the page.
 The page needs no network to open: the figures are inline SVG (matplotlib, mathtext off),
-the style and the replay's script are inlined, nothing is fetched. It prints (an ``@media
-print`` rule opens every collapsed section and hides the replay's buttons).
+the style and the replay's script are inlined, nothing is fetched. It prints: the script's
+``beforeprint`` handler opens every collapsed section; an ``@media print`` rule hides the
+replay's buttons and slider and shows a note of the t its frame is at (the slider's).
 
 It is built by Jinja2 with autoescape on, so a name, description, variant key or message
 from a scenario is text on the page, never markup. The replay's data is JSON inside a
@@ -19,6 +20,7 @@ import hashlib
 import io
 import json
 import math
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
@@ -29,7 +31,10 @@ import jinja2
 import matplotlib
 import pandas as pd
 from markupsafe import Markup
+from matplotlib.artist import Artist
+from matplotlib.collections import Collection
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 
 from simdeploy import plots
 from simdeploy.experiments.compare import Comparison, aggregate
@@ -95,7 +100,7 @@ def run_page(
             }
         )
     sections = [
-        _variant(i, name, variants[name], comparison.runs[name], comparison.seeds)
+        _variant(i, name, variants[name], comparison.runs[name], comparison.seeds, len(names))
         for i, name in enumerate(names)
     ]
     title = names[0] if len(names) == 1 else ", ".join(s.scenario.name for s in sources)
@@ -124,13 +129,13 @@ def sweep_page(
     figures = []
     if len(paths) <= 2:
         for metric in SWEEP_METRICS:
-            figure = svg(partial(sweep_figure, table, paths, metric), metric)
+            figure = svg(partial(sweep_figure, table, paths, metric, len(seeds)), metric)
             figures.append({"title": f"{metric} against {' × '.join(paths)}", "svg": figure})
     columns = [*paths, "variant", *ARTICLE_FIELDS]
     rows = []
     for row in table.to_dict(orient="records"):
         cells = [number(row[p]) for p in paths] + [str(row["variant"])]
-        cells += [_cell(row.get(f), _half(row.get(f"{f}_ci95")), f) for f in ARTICLE_FIELDS]
+        cells += [ci_cell(row.get(f), _half(row.get(f"{f}_ci95")), f) for f in ARTICLE_FIELDS]
         rows.append(cells)
     return _render(
         kind="sweep",
@@ -182,14 +187,47 @@ def svg(draw: Callable[[], Figure], salt: str) -> Markup:
     """The figure ``draw()`` makes, as an inline ``<svg>`` element: drawn with mathtext off
     (a ``$`` in a name is a dollar sign: texts read the setting when they are made), text
     kept as text (``svg.fonttype: none``), no date, ids salted by ``salt`` so two figures of
-    one page never share a clip-path id. Matplotlib escapes the text it writes (``<``
-    becomes ``&lt;``), so the element is safe to insert as markup."""
+    one page never share a clip-path id; its heavy artists drawn as an embedded image
+    (:func:`rasterize_heavy`). Matplotlib escapes the text it writes (``<`` becomes
+    ``&lt;``), so the element is safe to insert as markup."""
     buf = io.StringIO()
     style = {"text.parse_math": False, "svg.fonttype": "none", "svg.hashsalt": salt}
     with matplotlib.rc_context(style):
-        draw().savefig(buf, format="svg", metadata={"Date": None})
+        figure = draw()
+        rasterize_heavy(figure)
+        figure.savefig(buf, format="svg", metadata={"Date": None}, dpi=RASTER_DPI)
     text = buf.getvalue()
     return Markup(text[text.index("<svg") :])  # matplotlib's escaped output
+
+
+#: Most vertices a line or a filled area keeps as vector paths on the page; above, it is
+#: drawn as an image. A timeline of n buckets has areas of about 4n vertices (steps): a
+#: 12-minute run in 1 s buckets (2,885) stays vectors; an hour (14,400; ~3 MB of path text
+#: per timeline) is drawn as an image.
+MAX_VECTOR_POINTS = 5000
+#: Resolution (dots per inch) of those images: 1.5 device pixels per point of the figure.
+RASTER_DPI = 108
+
+
+def rasterize_heavy(figure: Figure, most: int = MAX_VECTOR_POINTS) -> list[Artist]:
+    """Mark every line and collection (filled areas, stacks) of ``figure`` with more than
+    ``most`` vertices to be drawn as an image in vector output (``rasterized``); axes,
+    text, legends and event lines stay vectors. The artists marked, in drawing order."""
+    heavy = [
+        a
+        for a in figure.findobj(lambda a: isinstance(a, Line2D | Collection))
+        if _vertices(a) > most
+    ]
+    for artist in heavy:
+        artist.set_rasterized(True)
+    return heavy
+
+
+def _vertices(artist: Artist) -> int:
+    if isinstance(artist, Line2D):
+        return len(artist.get_xdata())
+    assert isinstance(artist, Collection)
+    return sum(len(path.vertices) for path in artist.get_paths())
 
 
 # --- sections ----------------------------------------------------------------------------
@@ -210,7 +248,7 @@ def _source(s: Source) -> dict[str, Any]:
 
 def describe(sc: Scenario) -> list[str]:
     """What the scenario simulates, in sentences: the service, the traffic, each plan
-    action, the rollback triggers and the run."""
+    action (or that there is no deploy), the rollback triggers and the run."""
     svc, tr, sim = sc.service, sc.traffic, sc.simulation
     profile = tr.rate_profile
     rate = (
@@ -225,6 +263,8 @@ def describe(sc: Scenario) -> list[str]:
         f"Traffic: {rate} from {tr.users:,} users, client timeout {tr.timeout:g} s.",
     ]
     out += [f"At {a.at:g} s: {_action(a, sc)}." for a in sc.plan]
+    if not any(a.action == "deploy" for a in sc.plan):
+        out.append("No deploy in the plan: the run is steady state.")
     if sc.compare:
         shown = "; ".join(f"{name} ({st.label})" for name, st in sc.compare.items())
         out.append(f"Compared: every deploy with each strategy in turn: {shown}.")
@@ -250,7 +290,8 @@ def _action(a: Action, sc: Scenario) -> str:
     if a.action == "scale":
         return f"scale to {a.replicas} replicas"
     if a.action == "migrate":
-        return f"migration {a.phase_name} ({len(a.operations)} operations)"
+        n = len(a.operations)
+        return f"migration {a.phase_name} ({n} operation{'s' if n != 1 else ''})"
     if a.action == "flag":
         what = "kill switch" if a.kill else f"rollout {a.rollout:g}%"
         return f"flag {a.flag}: {what}"
@@ -265,7 +306,7 @@ def _summary(records: Mapping[str, dict[str, Any]], several: bool) -> list[dict[
         if any(isinstance(v, dict) for v in values):
             continue  # errors_by_cause, errors_by_phase: tables of their own
         cells = [
-            _cell(rec.get(field), _half(rec.get(f"{field}_ci95")) if several else None, field)
+            ci_cell(rec.get(field), _half(rec.get(f"{field}_ci95")) if several else None, field)
             for rec in records.values()
         ]
         rows.append({"field": field, "unit": unit, "meaning": meaning, "cells": cells})
@@ -279,7 +320,7 @@ def _by_key(records: Mapping[str, dict[str, Any]], field: str) -> list[dict[str,
     for key in keys:
         values = [(rec.get(field) or {}).get(key) or 0 for rec in records.values()]
         if any(values) or field == "errors_by_phase":
-            rows.append({"key": key, "cells": [_cell(v, None, "errors") for v in values]})
+            rows.append({"key": key, "cells": [ci_cell(v, None, "errors") for v in values]})
     return rows
 
 
@@ -292,34 +333,66 @@ def _half(ci: Any) -> float | None:
     return None
 
 
-def _cell(value: Any, half: float | None, field: str) -> str:
+def ci_cell(value: Any, half: float | None, field: str) -> str:
     """A table cell: ``-`` for no value, then :func:`number` and `` ± half`` (the 95% CI's
-    half-width, to 2 significant digits) when the interval has a width."""
+    half-width) when the interval has a width, the half-width in the value's unit and to
+    the value's decimals (:func:`like`). E.g. an error_rate of 0.00015 ± 0.00004 →
+    "0.0150% ± 0.0040%"; 13935.2 ± 390.4 requests → "13,935 ± 390"."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "-"
+    shown = number(value, field)
     if not half:
-        return number(value, field)
-    return f"{number(value, field)} ± {number(half, field, digits=2)}"
+        return shown
+    return f"{shown} ± {like(half, shown, field)}"
+
+
+def like(x: float, shown: str, field: str = "") -> str:
+    """``x`` (≥ 0) as :func:`number` shows ``field``'s values (``error_rate`` in percent,
+    thousands separators), to as many decimals as ``shown`` has; when that rounds ``x`` to
+    0, to its first significant digit instead (a mean of 2 ± 0.3 is not "2 ± 0")."""
+    percent = field == "error_rate"
+    value = 100.0 * x if percent else x
+    suffix = "%" if percent else ""
+    body = shown.removesuffix("%")
+    if "e" in body:  # a tiny or huge value in exponent notation: the same for its interval
+        return f"{value:.2g}{suffix}"
+    decimals = len(body.partition(".")[2])
+    text = f"{value:,.{decimals}f}"
+    if value > 0 and float(text.replace(",", "")) == 0:
+        text = f"{value:.{max(0, -math.floor(math.log10(value)))}f}"
+    return text + suffix
 
 
 def number(value: Any, field: str = "", digits: int = 4) -> str:
-    """A summary value as the page shows it: text as is, ``error_rate`` in percent, a whole
-    number with thousands separators, from 1,000 on no decimals, else ``digits``
-    significant digits. E.g. 215600.5 → "215,600"; 0.0399412 → "0.03994"; 12.0 → "12"."""
+    """A summary value as the page shows it: text as is, ``error_rate`` in percent (at least
+    ``digits`` - 1 decimals, and ``digits`` - 1 significant digits), a whole number with
+    thousands separators, from 1,000 on no decimals, else ``digits`` significant digits.
+    E.g. 215600.5 → "215,600"; 0.0399412 → "0.03994"; 12.0 → "12"; an error_rate of 0.0123
+    → "1.230%", of 0.00015 → "0.0150%"."""
     if isinstance(value, bool) or not isinstance(value, int | float):
         return str(value)
     if field == "error_rate":
-        return f"{value:.{max(1, digits - 1)}%}"
+        places = max(1, digits - 1)
+        percent = 100.0 * abs(value)
+        if 0 < percent < 1:  # 0.015 % to 3 significant digits: 4 decimals, not 3
+            places = max(places, places - 1 - math.floor(math.log10(percent)))
+        return f"{value:.{places}%}"
     if float(value).is_integer() or abs(value) >= 1000:
         return f"{value:,.0f}"
     return f"{value:.{digits}g}"
 
 
+#: The timeline's size (inches) alone on the page, and beside other variants' (a column of
+#: at least 560 px: text at about 80 % of its size, not 55 %).
+TIMELINE_SIZE = (11.0, 9.0)
+TIMELINE_SIZE_SIDE_BY_SIDE = (7.5, 8.5)
+
+
 def _variant(
-    index: int, name: str, sc: Scenario, runs: list[Result], seeds: list[int]
+    index: int, name: str, sc: Scenario, runs: list[Result], seeds: list[int], of: int = 1
 ) -> dict[str, Any]:
     """A variant's section: its outcome, expectations, timeline figure, events and replay
-    (the figure, events and replay of its first seed's run)."""
+    (the figure, events and replay of its first seed's run), one of ``of`` side by side."""
     first = runs[0]
     records = [r.record for r in runs]
     checks: list[AnyCheck] = [
@@ -340,7 +413,12 @@ def _variant(
         "has_expect": bool(sc.expect),
         "failed": sum(not c.passed for c in checks),
         "timeline": svg(
-            lambda: plots.timeline_figure(first, title=f"{name} (seed {first.seed})"), f"t{index}"
+            lambda: plots.timeline_figure(
+                first,
+                title=f"{name} (seed {first.seed})",
+                figsize=TIMELINE_SIZE if of == 1 else TIMELINE_SIZE_SIDE_BY_SIDE,
+            ),
+            f"t{index}",
         ),
         "events": [_event_row(e) for e in events.head(MAX_EVENT_ROWS).itertuples(index=False)],
         "events_total": len(events),
@@ -349,22 +427,40 @@ def _variant(
     }
 
 
-#: Event reasons Kubernetes would show as ``Warning`` (the rest are ``Normal``).
+#: Event reasons Kubernetes would show as ``Warning`` (the rest are ``Normal``, but see
+#: :func:`event_type`): Flagger records ``Halt`` ("Halt advancement ...") and ``Rollback``
+#: ("Rolling back ...") with ``recordEventWarningf`` (pkg/controller/scheduler*.go); a DDL
+#: statement that gave up waiting for its lock (``LockTimeout``) failed.
 _WARNING_WORDS = ("Fail", "Error", "Abort", "Exceeded", "Unhealthy", "BackOff", "NotFound")
-_WARNING_REASONS = frozenset({"SIGKILL", "RollbackRequested", "NotReady"})
+_WARNING_REASONS = frozenset(
+    {"SIGKILL", "RollbackRequested", "NotReady", "Halt", "Rollback", "LockTimeout"}
+)
+#: A measurement's message ends with its phase: ``errors=3 → Failed``.
+_FAILED_MEASUREMENT = re.compile(r"→ (Failed|Error)$")
+#: A shadow analysis's message starts with its count: ``574/5813 mismatches (9.87%)``.
+_MISMATCHES = re.compile(r"^(\d+)/\d+ mismatches")
 
 
-def event_type(reason: str) -> str:
-    """``Warning`` or ``Normal``, as ``kubectl get events`` types them."""
+def event_type(reason: str, message: str = "") -> str:
+    """``Warning`` or ``Normal``, as ``kubectl get events`` types them, from the reason and,
+    for the reasons whose type depends on what happened, the message: an
+    ``AnalysisMeasurement`` that ended ``Failed`` or ``Error`` (as Argo types an
+    AnalysisRun's), a ``ShadowAnalysis`` that found a mismatch."""
     if reason in _WARNING_REASONS or any(w in reason for w in _WARNING_WORDS):
         return "Warning"
+    if reason == "AnalysisMeasurement" and _FAILED_MEASUREMENT.search(message.rstrip()):
+        return "Warning"
+    if reason == "ShadowAnalysis":
+        found = _MISMATCHES.match(message)
+        if found and int(found.group(1)) > 0:
+            return "Warning"
     return "Normal"
 
 
 def _event_row(e: Any) -> dict[str, Any]:
     return {
         "t": f"{float(e.t):.3f}",
-        "type": event_type(str(e.reason)),
+        "type": event_type(str(e.reason), str(e.message)),
         "reason": str(e.reason),
         "object": str(e.object),
         "version": str(e.version),
@@ -378,8 +474,9 @@ def _event_row(e: Any) -> dict[str, Any]:
 def replay_data(result: Result) -> dict[str, Any]:
     """What the replay script shows, frame by frame (:mod:`simdeploy.run.replay`).
 
-    ``frames``: one object per frame: ``t``, ``step``, ``status``, ``asked`` and ``served``
-    (percent or null), ``ratio`` (error ratio of the bucket), ``requests``, ``errors``,
+    ``frames``: one object per frame: ``t``, ``step``, ``status``, ``version`` (the rollout
+    in progress: the last deploy by t, or null), ``asked`` and ``served`` (percent or null),
+    ``ratio`` (error ratio of the bucket), ``requests``, ``errors``,
     ``events`` (how many events by t) and ``rs``: ``[name, version, desired, pods by state
     in the order of ``states``]`` per replica set. ``events``: every event as ``[t, type,
     reason, object, message]``.
@@ -392,6 +489,7 @@ def replay_data(result: Result) -> dict[str, Any]:
                 "t": f.t,
                 "step": f.step,
                 "status": f.status,
+                "version": f.version,
                 "asked": f.weight_asked,
                 "served": None if f.weight_served is None else round(f.weight_served, 2),
                 "ratio": round(f.error_ratio, 6),
@@ -408,7 +506,7 @@ def replay_data(result: Result) -> dict[str, Any]:
         "events": [
             [
                 round(float(e.t), 3),
-                event_type(str(e.reason)),
+                event_type(str(e.reason), str(e.message)),
                 str(e.reason),
                 str(e.object),
                 str(e.message),

@@ -8,7 +8,8 @@ field in the file's spelling (camelCase, dots; a list item by its index: ``plan.
 a value is what the file would hold there (``"25%"``, ``"500ms"``, ``3``).
 
 Every point is built and validated before anything runs: a path the format does not have or
-a value its field rejects raises :class:`ScenarioError` naming ``PATH=VALUE`` and the field;
+a value its field rejects raises :class:`ScenarioError` naming the path (``PATH=VALUE`` for a
+value) and the field, once per path and problem (:func:`grid_problems`);
 a grid whose estimated computing exceeds :data:`MAX_SWEEP_SECONDS` is refused with the
 estimate. Values from text: :func:`parse_values` (``0,1,2,25%``; ``100..1000:100``).
 """
@@ -77,6 +78,59 @@ def parse_set(arg: str) -> tuple[str, list[Any]]:
     return path.strip(), parse_values(values)
 
 
+def _base(scenario: Scenario) -> dict[str, Any]:
+    """The scenario as file data, to put swept values into."""
+    base = checked_scenario(scenario, "scenario").model_dump(by_alias=True, exclude_unset=True)
+    base.pop("manifests", None)  # already read into service:
+    base.pop("sweep", None)  # checked when the scenario was; each point would check it again
+    return base
+
+
+class _Probe:
+    """A value no scenario field takes: a problem it shares with a swept value is the path's,
+    not the value's (an unknown field, a place the scenario does not have)."""
+
+    def __repr__(self) -> str:
+        return "<probe>"
+
+
+def grid_problems(scenario: Scenario, grid: Mapping[str, Sequence[Any]]) -> list[str]:
+    """What is wrong with each path and value of ``grid`` on its own (each put alone into
+    ``scenario``), once per path and problem: ``PATH: problem`` for a problem of the path
+    whatever its value (a field the format does not have); else ``PATH=V1,V2: problem``,
+    naming the values that have it. Empty when every one makes a valid scenario.
+
+    Example: ``{"service.nope": [1, 2], "service.replicas": [-1, 2]}`` →
+    ["service.nope: unknown field; known: ...", "service.replicas=-1: service.replicas:
+    Input should be greater than or equal to 0"].
+    """
+    base = _base(scenario)
+    problems: list[str] = []
+    for path, values in grid.items():
+        found: dict[str, list[Any]] = {}  # problem -> the values that have it, in order
+        for value in values:
+            for line in _problems(base, path, value):
+                found.setdefault(line, []).append(value)
+        if not found:
+            continue
+        of_path = _problems(base, path, _Probe())
+        for line, bad in found.items():
+            if line in of_path and len(bad) == len(values):
+                problems.append(line if line.startswith(f"{path}: ") else f"{path}: {line}")
+            else:
+                problems.append(f"{path}={','.join(str(v) for v in bad)}: {line}")
+    return problems
+
+
+def _problems(base: dict[str, Any], path: str, value: Any) -> list[str]:
+    """The problems of ``base`` with ``value`` at ``path`` (none when it is valid)."""
+    try:
+        Scenario.parse(put(base, path, value))
+    except ScenarioError as exc:
+        return list(dict.fromkeys(exc.errors))
+    return []
+
+
 def points(
     scenario: Scenario, grid: Mapping[str, Sequence[Any]]
 ) -> list[tuple[dict[str, Any], Scenario]]:
@@ -85,17 +139,9 @@ def points(
         raise UsageError(
             ["sweep: nothing to sweep: give --set PATH=V1,V2 or a sweep: block in the scenario"]
         )
-    base = checked_scenario(scenario, "scenario").model_dump(by_alias=True, exclude_unset=True)
-    base.pop("manifests", None)  # already read into service:
-    base.pop("sweep", None)  # checked when the scenario was; each point would check it again
-    # Each path and value on its own first: one line per bad PATH=VALUE, not per point.
-    problems: list[str] = []
-    for path, values in grid.items():
-        for value in values:
-            try:
-                Scenario.parse(put(base, path, value))
-            except ScenarioError as exc:
-                problems += [f"{path}={value}: {line}" for line in exc.errors]
+    base = _base(scenario)
+    # Each path and value on its own first: one line per bad path or PATH=VALUE, not per point.
+    problems = grid_problems(scenario, grid)
     if problems:
         raise ScenarioError(problems)
     out = []

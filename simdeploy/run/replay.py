@@ -3,8 +3,11 @@
 The view of a rollout dashboard (Argo Rollouts' ``kubectl argo rollouts get rollout``), for a
 simulated run: the replica sets with their desired count and their pods by state, the weight
 the strategy asked for and the share the new version really served, the error ratio, the
-current step, and how many control-plane events had happened. Pure data, read from a
-finished :class:`~simdeploy.run.result.Result`; nothing here runs during a simulation.
+current step, and how many control-plane events had happened. With several deploys in the
+plan, "the new version" and its step are those of the rollout in progress at ``t``: the last
+deploy at or before ``t`` (``Result.deploys``); before the first deploy there is none. Pure
+data, read from a finished :class:`~simdeploy.run.result.Result`; nothing here runs during a
+simulation.
 
 Pods and replica sets are exact at any ``t`` (they come from the state changes the cluster
 recorded: ``Result.pod_states``, ``Result.replica_sets``); a frame at ``t`` shows the state
@@ -22,7 +25,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from simdeploy.run.result import Result
+from simdeploy.run.result import Result, version_column
 from simdeploy.world.pod import GONE
 from simdeploy.world.recorder import POD_STATES, READY, TERMINATING
 
@@ -61,14 +64,15 @@ class Frame:
 
     ``replica_sets``: those with a desired count or a pod, in creation order.
     ``bucket``: the timeline row holding ``t``; ``requests`` arrived in it, ``errors`` and
-    ``error_ratio`` (errors / completed) of user requests. ``weight_asked``: the canary
-    weight the strategy asked for (percent; None without one); ``weight_served``: the share
-    of the bucket's completed user requests the new version served (percent; None without a
-    rollout or a completed request). ``step``: an Argo canary's current step, ``"2/6
-    pause: 60s"`` (None without steps). ``status``: the rollout's latest event, ``"reason:
-    message"`` (None before the first). ``events``: how many control-plane events happened
-    at or before ``t`` (``Result.events`` is in time order: the last ones are
-    ``events.iloc[:n].tail(k)``).
+    ``error_ratio`` (errors / completed) of user requests. ``version``: the new version of
+    the rollout in progress (the last deploy at or before ``t``; None before the first).
+    ``weight_asked``: the canary weight the strategy asked for (percent; None without one);
+    ``weight_served``: the share of the bucket's completed user requests ``version`` served
+    (percent; None without a rollout in progress or a completed request). ``step``: that
+    rollout's current step if it is an Argo canary, ``"2/6 pause: 60s"`` (None otherwise).
+    ``status``: the rollout's latest event, ``"reason: message"`` (None before the first).
+    ``events``: how many control-plane events happened at or before ``t`` (``Result.events``
+    is in time order: the last ones are ``events.iloc[:n].tail(k)``).
     """
 
     t: float
@@ -77,6 +81,7 @@ class Frame:
     requests: int
     errors: int
     error_ratio: float
+    version: str | None
     weight_asked: float | None
     weight_served: float | None
     step: str | None
@@ -94,8 +99,10 @@ class Frame:
 
 def frame_times(result: Result, max_frames: int = 1200) -> list[float]:
     """The start of every timeline bucket, thinned to every k-th bucket so that there are
-    at most ``max_frames`` (the last bucket always kept). E.g. 480 buckets → all 480;
-    3,600 buckets, 1,200 frames → every 3rd (0, 3, ..., 3597 s) and 3599 s."""
+    at most ``max_frames`` (the last bucket always kept): every k-th with k =
+    ceil(buckets / (max_frames - 1)). E.g. 480 buckets → all 480; 3,600 one-second buckets,
+    1,200 frames → k = ceil(3600 / 1199) = 4: every 4th (0, 4, ..., 3596 s) and 3599 s,
+    901 frames."""
     t = [float(x) for x in result.timeline["t"]]
     if len(t) <= max_frames:
         return t
@@ -112,6 +119,7 @@ def frames(result: Result, times: Sequence[float] | None = None) -> list[Frame]:
     pods = _table(result.pod_states, ["t", "pod", "replica_set", "version", "state"])
     specs = _table(result.replica_sets, ["t", "replica_set", "owner", "version", "spec"])
     steps = _table(result.steps, ["t", "version", "index", "steps", "step"])
+    deploys = _table(result.deploys, ["t", "version"])
     events = result.events
     event_t = [float(x) for x in events["t"]]
     rollout_rows = [i for i, o in enumerate(events["object"]) if o in ROLLOUT_OBJECTS]
@@ -137,7 +145,7 @@ def frames(result: Result, times: Sequence[float] | None = None) -> list[Frame]:
                 state[pod] = (rs, st)
             ip += 1
         out[i] = _frame(
-            t, state, desired, owners, tl, bucket_t, steps, events, event_t, rollout_rows
+            t, state, desired, owners, tl, bucket_t, steps, deploys, events, event_t, rollout_rows
         )
     return [f for f in out if f is not None]
 
@@ -162,6 +170,7 @@ def _frame(
     tl: pd.DataFrame,
     bucket_t: list[float],
     steps: list[tuple],
+    deploys: list[tuple],
     events: pd.DataFrame,
     event_t: list[float],
     rollout_rows: list[int],
@@ -188,11 +197,20 @@ def _frame(
     if k:
         ev = events.iloc[rollout_rows[k - 1]]
         status = f"{ev['reason']}: {ev['message']}" if ev["message"] else str(ev["reason"])
-    # Argo's "Step: 2/6": currentStepIndex (the step running now, from 0) of len(steps).
-    k = bisect.bisect_right([s[0] for s in steps], t)
+    # The rollout in progress: the last deploy at or before t.
+    k = bisect.bisect_right([d[0] for d in deploys], t)
+    started, version = deploys[k - 1] if k else (math.inf, None)
+    served = None
+    done = int(row["ok"]) + int(row["errors"])
+    column = None if version is None else version_column("requests", version)
+    if column is not None and column in row and done:
+        served = 100.0 * int(row[column]) / done
+    # Argo's "Step: 2/6": currentStepIndex (the step running now, from 0) of len(steps), of
+    # that rollout only (an earlier deploy's last step is not the current one's).
+    own = [s for s in steps if s[1] == version and started <= s[0] <= t]
     step = None
-    if k:
-        _, _, index, total, label = steps[k - 1]
+    if own:
+        _, _, index, total, label = own[-1]
         step = f"{int(index)}/{int(total)} {label}"
     return Frame(
         t=t,
@@ -201,8 +219,9 @@ def _frame(
         requests=int(row["requests"]),
         errors=int(row["errors"]),
         error_ratio=float(row["error_ratio"]),
+        version=version,
         weight_asked=_number(row.get("weight_asked")),
-        weight_served=_number(row.get("weight_served")),
+        weight_served=served,
         step=step,
         status=status,
         events=n_events,

@@ -39,7 +39,9 @@ class Result:
     replica set, owner, version, its new spec, and the owner's Σ spec and active pods after it.
     ``pod_states``: every pod state change (``world.recorder.POD_STATES``, or ``Gone``);
     ``replica_sets``: every replica set's ``spec.replicas`` as it changed, from the steady
-    start; ``steps``: an Argo canary's current step index as it moved (the replay's data,
+    start; ``steps``: an Argo canary's current step index as it moved; ``deploys``: every
+    deploy action as it started (``t``, ``version``, ``strategy`` label), in time order: the
+    rollout in progress at t is the last one at or before t (the replay's data,
     :mod:`simdeploy.run.replay`).
     """
 
@@ -53,6 +55,7 @@ class Result:
     pod_states: pd.DataFrame | None = None
     replica_sets: pd.DataFrame | None = None
     steps: pd.DataFrame | None = None
+    deploys: pd.DataFrame | None = None
 
     @property
     def summary(self) -> pd.Series:
@@ -192,6 +195,29 @@ def _timeline(world: World) -> pd.DataFrame:
     return df
 
 
+def _served_by_rollout(timeline: pd.DataFrame, rollouts: list[Rollout]) -> np.ndarray | None:
+    """Per bucket, the percent of completed user requests that the version of the rollout
+    in progress served: the last deploy at or before the bucket's start (before the first
+    deploy, the first one's version). NaN for a bucket with no completed request; None
+    without a deploy (or when no deployed version has a timeline column).
+
+    Example: deploys of v2 at 60 s and v3 at 240 s, 1 s buckets: the bucket at 75 s is
+    v2's share, at 255 s v3's (25 of 100 requests → 25.0), at 30 s v2's (0.0).
+    """
+    columns = [timeline.get(version_column("requests", ro.version)) for ro in rollouts]
+    if all(c is None for c in columns):
+        return None
+    t = timeline["t"].to_numpy(dtype=float)
+    starts = np.array([ro.started_at for ro in rollouts], dtype=float)
+    which = np.maximum(np.searchsorted(starts, t, side="right") - 1, 0)
+    served = np.zeros(len(timeline), dtype=np.int64)
+    for i, column in enumerate(columns):
+        if column is not None:
+            served = np.where(which == i, column.to_numpy(dtype=np.int64), served)
+    done = (timeline["ok"] + timeline["errors"]).to_numpy(dtype=np.int64)
+    return np.where(done > 0, 100.0 * served / np.where(done > 0, done, 1), np.nan)
+
+
 def _kill_to_last(world: World) -> float | None:
     """Kill switch → the last flagged error after it (0 when none came after the kill)."""
     if world.flags is None:
@@ -220,14 +246,9 @@ def build_result(cp: ControlPlane, seed: int) -> Result:
     r = world.recorder
     duration = sc.simulation.duration
     timeline = _timeline(world)
-    if cp.rollout is not None:
-        # What the canary really got, next to what the strategy asked for (percent).
-        served = timeline.get(version_column("requests", cp.rollout.version))
-        done = timeline["ok"] + timeline["errors"]
-        if served is not None:
-            timeline["weight_served"] = np.where(
-                done > 0, 100.0 * served / done.where(done > 0, 1), np.nan
-            )
+    served = _served_by_rollout(timeline, cp.rollouts)
+    if served is not None:
+        timeline["weight_served"] = served
     by_cause = {c: int(timeline[f"errors_{c}"].sum()) for c in rec.ERROR_CAUSES}
     errors = sum(by_cause.values())
     ok = int(timeline["ok"].sum())
@@ -343,8 +364,22 @@ def build_result(cp: ControlPlane, seed: int) -> Result:
         ],
         columns=["t", "version", "index", "steps", "step"],
     )
+    deploys = pd.DataFrame(
+        [(ro.started_at, ro.version, ro.strategy.label) for ro in cp.rollouts],
+        columns=["t", "version", "strategy"],
+    )
     return Result(
-        sc.name, seed, record, timeline, events, status, scaling, pod_states, replica_sets, steps
+        sc.name,
+        seed,
+        record,
+        timeline,
+        events,
+        status,
+        scaling,
+        pod_states,
+        replica_sets,
+        steps,
+        deploys,
     )
 
 

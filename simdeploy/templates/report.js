@@ -54,10 +54,14 @@
       root.dataset.frame = String(i);
       root.dataset.t = String(f.t);
       setText(root, ".replay-t", "t = " + seconds(f.t));
+      // Printed, the replay is the frame on screen: say which.
+      setText(root, ".replay-print-note", "replay at t = " + seconds(f.t) +
+        " (move the slider on screen)");
       setText(root, ".replay-step", f.step === null ? "–" : f.step);
       setText(root, ".replay-status", f.status === null ? "–" : f.status);
       setText(root, ".replay-asked", percent(f.asked));
-      setText(root, ".replay-served", percent(f.served));
+      setText(root, ".replay-served", f.version === null ? "–" :
+        percent(f.served) + " (" + f.version + ")");
       setText(root, ".replay-ratio", (100 * f.ratio).toFixed(2) + " % (" + f.errors +
         (f.errors === 1 ? " error" : " errors") + " of " + f.requests + " requests in this bucket)");
       var widest = 1;
@@ -126,12 +130,17 @@
       slider.value = String(Math.min(data.frames.length - 1, Number(slider.value) + 1));
       show(Number(slider.value));
     });
+    // Printed: the frame the slider is on now (playing stops there), with its note.
+    window.addEventListener("beforeprint", function () {
+      stop();
+      show(Number(slider.value));
+    });
     show(Number(slider.value));
   }
 
   document.querySelectorAll(".replay").forEach(setUp);
 
-  // Printing: every collapsed section is printed open.
+  // Printing: every collapsed section is printed open (each replay keeps its frame, above).
   window.addEventListener("beforeprint", function () {
     document.querySelectorAll("details").forEach(function (d) { d.open = true; });
   });

@@ -381,7 +381,7 @@ class Database:
             "MigrationStarted",
             name,
             action.version or "",
-            f"{len(action.operations)} operations",
+            _operations(len(action.operations)),
         )
         for spec_op in action.operations:
             op = spec_op.to_operation()
@@ -509,7 +509,7 @@ class Database:
             "PgrollStarted",
             name,
             action.version or "",
-            f"{len(action.operations)} operations; old and new schema versions both live",
+            f"{_operations(len(action.operations))}; old and new schema versions both live",
         )
         return True
 
@@ -535,3 +535,8 @@ class Database:
         self.pending = None
         self.views, self.view_default = {}, None
         self.recorder.event(self.env.now, "PgrollRolledBack", self.phase)
+
+
+def _operations(n: int) -> str:
+    """A migration's count of operations: "1 operation", "3 operations"."""
+    return f"{n} operation{'s' if n != 1 else ''}"

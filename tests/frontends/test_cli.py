@@ -378,9 +378,21 @@ def test_sweep_bad_input_exits_2_naming_path_and_value(tmp_path: Path, capsys) -
     assert main(["sweep", str(f), "--set", "service.replicas"]) == 2
     assert main(["sweep", str(f)]) == 2  # nothing to sweep
     err = capsys.readouterr().err
-    assert "simdeploy: error: service.replica=3: service.replica: unknown field" in err
+    assert "simdeploy: error: --set service.replica: unknown field; did you mean" in err
     assert "--set service.replicas: expected PATH=V1,V2" in err
     assert "Traceback" not in err
+
+
+def test_an_unknown_set_path_is_one_line_naming_set(tmp_path: Path, capsys) -> None:
+    """``--set service.nope=1,2``: the path is wrong whatever the value, said once, for
+    sweep and report alike."""
+    f = write(tmp_path, "s.yaml", base_dict())
+    for command in (["sweep"], ["report", "-o", str(tmp_path / "r.html")]):
+        assert main([*command, str(f), "--set", "service.nope=1,2"]) == 2
+        err = capsys.readouterr().err
+        assert err.count("unknown field") == 1, err
+        assert "simdeploy: error: --set service.nope: unknown field; known: " in err
+    assert not (tmp_path / "r.html").exists()
 
 
 def test_sweep_takes_the_files_sweep_block(tmp_path: Path, capsys) -> None:

@@ -9,6 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
 
 from simdeploy.cli import main
 from simdeploy.plots_sweep import sweep_figure
@@ -52,6 +54,54 @@ def test_two_fields_are_a_heatmap_of_the_means() -> None:
     ax = fig.axes[0]
     (image,) = ax.get_images()
     assert np.array_equal(image.get_array(), [[10.0, 8.0], [4.0, 2.0]])
+
+
+def _inside(fig: Figure) -> list[str]:
+    """The titles of ``fig`` that stick out of it (drawn, then measured in pixels)."""
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    renderer = canvas.get_renderer()
+    box = fig.bbox
+    out = []
+    for ax in fig.axes:
+        extent = ax.title.get_window_extent(renderer)
+        if extent.x0 < box.x0 or extent.x1 > box.x1 or extent.y1 > box.y1:
+            out.append(ax.title.get_text())
+    return out
+
+
+LONG = "service.pod.lifecycle.preStop.sleep.seconds"
+
+
+def test_a_long_swept_path_wraps_its_title_inside_the_figure() -> None:
+    """ "users_affected against service.pod.lifecycle.preStop.sleep.seconds (mean, 95% CI)"
+    is 83 characters at 12 pt, wider than a 7 in figure (700 px at 100 dpi): it is broken
+    at the path's dots. A heatmap's title, 5 in per variant, too."""
+    table = TABLE.rename(
+        columns={"maxSurge": LONG, "errors": "users_affected", "errors_ci95": "users_affected_ci95"}
+    )
+    lines = sweep_figure(table[table["service.replicas"] == 2], [LONG], "users_affected", 5)
+    assert _inside(lines) == []
+    (ax,) = lines.axes
+    title = ax.get_title()
+    assert title.replace("\n", "") == f"users_affected against {LONG}(mean of 5 seeds, 95% CI)"
+    long_variant = table.assign(variant="rolling-update-with-a-long-variant-name")
+    heat = sweep_figure(long_variant, ["service.replicas", LONG], "users_affected", 5)
+    assert _inside(heat) == []
+
+
+def test_one_seed_has_no_ci() -> None:
+    """One seed per point: a mean of one value, no interval, and the title says so."""
+    one = TABLE.assign(errors_ci95=float("nan"))
+    for seeds in (1, None):  # told, or read from the table (no CI anywhere)
+        fig = sweep_figure(one[one.maxSurge == "25%"], ["service.replicas"], "errors", seeds)
+        (ax,) = fig.axes
+        assert "95% CI" not in ax.get_title() and ax.get_title().endswith("no CI)")
+        assert not ax.collections  # no band
+    fig = sweep_figure(one, ["service.replicas"], "errors", seeds=1)
+    assert fig.axes[0].get_title().endswith("(mean of 1 seed, no CI)")
+    heat = sweep_figure(one, ["service.replicas", "maxSurge"], "errors", seeds=1)
+    assert heat.axes[0].get_title() == "a: errors\n(mean of 1 seed, no CI)"
 
 
 def test_what_cannot_be_drawn() -> None:

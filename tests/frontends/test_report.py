@@ -7,6 +7,7 @@ the same run). The browser's view is tests/frontends/test_report_browser.py.
 
 from __future__ import annotations
 
+import io
 import json
 import re
 from dataclasses import dataclass, field
@@ -17,11 +18,19 @@ from typing import Any
 import pytest
 import yaml
 
-from simdeploy import Scenario, simulate
+from simdeploy import Scenario, plots, simulate
 from simdeploy.cli import main
 from simdeploy.experiments.compare import mean_ci95
 from simdeploy.experiments.sweep import sweep
-from simdeploy.report_html import describe, event_type, number, script_json
+from simdeploy.report_html import (
+    MAX_VECTOR_POINTS,
+    ci_cell,
+    describe,
+    event_type,
+    number,
+    script_json,
+    svg,
+)
 from simdeploy.run.replay import frame_at
 from simdeploy.world.recorder import POD_STATES
 from tests.conftest import base_dict
@@ -192,6 +201,29 @@ def test_a_run_page_holds_every_section_with_the_runs_numbers(tmp_path: Path) ->
     assert runs.one("input", cls="replay-slider").attrs["max"] == "89"
 
 
+def test_a_long_timeline_is_drawn_as_an_image_on_the_page(tmp_path: Path) -> None:
+    """90 s in 50 ms buckets: 1,800 buckets, stacked areas of about 4 × 1,800 = 7,200
+    vertices (steps), above MAX_VECTOR_POINTS (5,000): drawn as an embedded PNG (a data:
+    URI, nothing fetched), its text still text, and the element a fraction of the all-vector
+    figure the CLI saves. The same run in 1 s buckets (90; areas of ~360) stays vectors."""
+    long = base_dict(simulation={"bucket": "50ms"})
+    _, doc = _report(tmp_path, long)
+    (figure,) = doc.one("section", id="runs").all("svg")
+    images = figure.all("image")
+    assert images and all(
+        i.attrs["xlink:href"].startswith("data:image/png;base64,") for i in images
+    )
+    assert "small (seed 3)" in figure.text  # the title: text, not pixels
+    result = simulate(Scenario.parse(long))
+    assert len(result.timeline) == 1800 and MAX_VECTOR_POINTS < 4 * 1800
+    page_svg = str(svg(lambda: plots.timeline_figure(result), "x"))
+    vector = io.StringIO()
+    plots.timeline_figure(result).savefig(vector, format="svg")
+    assert len(page_svg) < len(vector.getvalue()) / 4
+    _, short = _report(tmp_path, FAILS_EXPECTATIONS)
+    assert not short.one("section", id="runs").all("image")
+
+
 def test_the_page_fetches_nothing(tmp_path: Path) -> None:
     """No src, no link, no url() outside the page: figures are inline SVG, style and script
     inline, and a Content Security Policy lets nothing else load (default-src 'none')."""
@@ -261,12 +293,8 @@ def test_a_comparison_has_a_column_and_a_section_per_variant(tmp_path: Path) -> 
         ]
         mean, ci = mean_ci95(errors)
         assert mean is not None
-        shown = (
-            number(mean)
-            if ci is None or ci[1] == ci[0]
-            else (f"{number(mean)} ± {number((ci[1] - ci[0]) / 2, digits=2)}")
-        )
-        assert cells["errors"][i] == shown
+        half = None if ci is None else (ci[1] - ci[0]) / 2
+        assert cells["errors"][i] == ci_cell(mean, half, "errors")
     assert len(doc.one("section", id="figures").all("svg")) == 1  # the comparison figure
     variants = doc.all("article", cls="variant")
     assert [v.attrs["data-variant"] for v in variants] == ["recreate", "rolling"]
@@ -354,23 +382,52 @@ def test_the_scenario_in_words() -> None:
     assert words[1] == "Traffic: 100 requests/s from 1,000 users, client timeout 5 s."
     assert words[2] == "At 10 s: deploy v2 with RollingUpdate(maxSurge=1, maxUnavailable=0)."
     assert words[-1].startswith("90 s simulated in 1 s buckets (requests data plane)")
+    assert "No deploy in the plan: the run is steady state." not in words
+
+
+def test_the_scenario_in_words_says_when_nothing_is_deployed() -> None:
+    """A plan of one migration of one operation (lock-queue.yaml, no deploy)."""
+    from tests.conftest import SCENARIOS
+
+    sc = Scenario.parse(yaml.safe_load((SCENARIOS / "lock-queue.yaml").read_text()))
+    (migrate,) = [a for a in sc.plan if a.action == "migrate"]
+    assert len(migrate.operations) == 1 and not [a for a in sc.plan if a.action == "deploy"]
+    words = describe(sc)
+    assert f"migration {migrate.phase_name} (1 operation)." in " ".join(words)
+    assert "No deploy in the plan: the run is steady state." in words
 
 
 @pytest.mark.parametrize(
-    ("reason", "kind"),
+    ("reason", "message", "kind"),
     [
-        ("RollbackRequested", "Warning"),
-        ("ProgressDeadlineExceeded", "Warning"),
-        ("AnalysisRunFailed", "Warning"),
-        ("BackOff", "Warning"),
-        ("SIGKILL", "Warning"),
-        ("Ready", "Normal"),
-        ("ScalingReplicaSet", "Normal"),
-        ("RolloutCompleted", "Normal"),
+        ("RollbackRequested", "", "Warning"),
+        ("ProgressDeadlineExceeded", "", "Warning"),
+        ("AnalysisRunFailed", "", "Warning"),
+        ("BackOff", "", "Warning"),
+        ("SIGKILL", "", "Warning"),
+        ("Ready", "", "Normal"),
+        ("ScalingReplicaSet", "", "Normal"),
+        ("RolloutCompleted", "", "Normal"),
+        # Flagger, pkg/controller/scheduler_metrics.go: recordEventWarningf("Halt %s.%s
+        # advancement success rate %.2f%% < %v%%", ...); scheduler.go rollback():
+        # recordEventWarningf("Rolling back %s.%s failed checks threshold reached %v", ...);
+        # its "Advance %s.%s canary weight %v" and "Copying ... template spec" are Infof.
+        ("Halt", "failedChecks 1: request-success-rate 96.78% < 99%", "Warning"),
+        ("Rollback", "Rolling back app-canary-v2: Canary failed!", "Warning"),
+        ("Advance", "weight 10", "Normal"),
+        ("Promoting", "copying canary spec to primary", "Normal"),
+        # A measurement is typed by the phase it ended in (the end of its message).
+        ("AnalysisMeasurement", "error_rate=0.03 → Failed", "Warning"),
+        ("AnalysisMeasurement", "error_rate=no data → Error", "Warning"),
+        ("AnalysisMeasurement", "error_rate=0.001 → Successful", "Normal"),
+        ("AnalysisMeasurement", "error_rate=0.01 → Inconclusive", "Normal"),
+        ("LockTimeout", "ALTER TABLE users ADD COLUMN x: lock_timeout 2s (attempt 1/6)", "Warning"),
+        ("ShadowAnalysis", "574/5813 mismatches (9.87%)", "Warning"),
+        ("ShadowAnalysis", "0/5813 mismatches (0.00%)", "Normal"),
     ],
 )
-def test_event_types_as_kubectl_shows_them(reason: str, kind: str) -> None:
-    assert event_type(reason) == kind
+def test_event_types_as_kubectl_shows_them(reason: str, message: str, kind: str) -> None:
+    assert event_type(reason, message) == kind
 
 
 @pytest.mark.parametrize(
@@ -381,11 +438,35 @@ def test_event_types_as_kubectl_shows_them(reason: str, kind: str) -> None:
         (12.0, "errors", "12"),  # a whole mean is a count
         (1234, "errors", "1,234"),
         (0.0123, "error_rate", "1.230%"),
+        (0.00015, "error_rate", "0.0150%"),  # below 1 %: 3 significant digits, not "0.015%"
         ("rolled_back", "outcome", "rolled_back"),
     ],
 )
 def test_numbers_on_the_page(value: Any, field: str, shown: str) -> None:
     assert number(value, field) == shown
+
+
+@pytest.mark.parametrize(
+    ("value", "half", "field", "shown"),
+    [
+        # The half-width in the value's unit and to its decimals: 0.015 % has 4 (3
+        # significant digits), so 0.004 % is "0.0040%", not "0.0%".
+        (0.00015, 0.00004, "error_rate", "0.0150% ± 0.0040%"),
+        (0.0123, 0.0004, "error_rate", "1.230% ± 0.040%"),
+        # From 1,000 on no decimals: a half-width of 390.4 is "390", not "3.9e+02".
+        (13935.2, 390.4, "requests", "13,935 ± 390"),
+        (215600.5, 1234.5, "requests", "215,600 ± 1,234"),
+        (12.34, 0.567, "latency_p99_s", "12.34 ± 0.57"),
+        # A whole mean has no decimals: a half-width below 0.5 keeps its first digit.
+        (2.0, 0.3, "errors", "2 ± 0.3"),
+        (2.0, None, "errors", "2"),
+        (None, 0.3, "errors", "-"),
+    ],
+)
+def test_ci_half_widths_on_the_page(
+    value: float | None, half: float | None, field: str, shown: str
+) -> None:
+    assert ci_cell(value, half, field) == shown
 
 
 def test_policy_expectations_are_on_the_page(tmp_path: Path) -> None:

@@ -126,6 +126,7 @@ def _shown(replay: Any) -> dict[str, Any]:
         "step": replay.locator(".replay-step").inner_text(),
         "status": replay.locator(".replay-status").inner_text(),
         "asked": replay.locator(".replay-asked").inner_text(),
+        "served": replay.locator(".replay-served").inner_text(),
         "rs": rows,
         "events": replay.locator(".replay-events li").all_inner_texts(),
     }
@@ -138,6 +139,13 @@ def _expected(frame: Frame, result: Result) -> dict[str, Any]:
         "step": frame.step or "–",
         "status": frame.status or "–",
         "asked": "–" if frame.weight_asked is None else f"{frame.weight_asked:.1f} %",
+        # Before the first deploy there is no new version: a dash, not "0.0 %".
+        "served": (
+            "–"
+            if frame.version is None
+            else ("–" if frame.weight_served is None else f"{frame.weight_served:.1f} %")
+            + f" ({frame.version})"
+        ),
         "rs": {
             rs.name: [rs.version, rs.desired, *(rs.pods[s] for s in POD_STATES)]
             for rs in frame.replica_sets
@@ -165,9 +173,8 @@ def test_the_page_loads_clean_and_the_slider_replays_the_run(browser: Any, tmp_p
         page.locator(".replay-slider").fill(str(int(t)))  # frame i is bucket i: t = i s
         shown = _shown(replay)
         expected = _expected(frame_at(result, t), result)
-        assert {k: shown[k] for k in ("t", "step", "status", "asked", "rs")} == {
-            k: expected[k] for k in ("t", "step", "status", "asked", "rs")
-        }
+        keys = ("t", "step", "status", "asked", "served", "rs")
+        assert {k: shown[k] for k in keys} == {k: expected[k] for k in keys}
         assert [e.split(" s ")[0] for e in shown["events"]] == expected["events"]
         # The run's own timeline at that bucket: pods and Ready pods of each version.
         row = result.timeline.iloc[int(t)]
@@ -182,6 +189,9 @@ def test_the_page_loads_clean_and_the_slider_replays_the_run(browser: Any, tmp_p
     page.locator(".replay-slider").fill(str(int(mid_pause)))
     assert replay.locator(".replay-step").inner_text() == "1/3 pause: 20s"
     assert replay.locator(".replay-asked").inner_text() == "25.0 %"
+    page.locator(".replay-slider").fill("0")
+    assert replay.locator(".replay-served").inner_text() == "–"  # before the deploy
+    page.locator(".replay-slider").fill(str(int(mid_pause)))
     # The buttons move it one frame; the keyboard too.
     at = int(mid_pause)
     page.locator(".replay-next").click()
@@ -199,10 +209,19 @@ def test_the_page_loads_clean_and_the_slider_replays_the_run(browser: Any, tmp_p
     sync_api.expect(replay).not_to_have_attribute("data-frame", "0")  # waits for a tick
     page.locator(".replay-play").click()
     assert opened.problems == []
-    # Printed: the buttons are hidden, the figure stays.
+    # Printed: the buttons are hidden, the figure stays; the replay is the frame the slider
+    # is on (not frame 0, before the deploy), with a print-only note saying which t.
+    note = replay.locator(".replay-print-note")
+    assert not note.is_visible()
+    page.locator(".replay-slider").fill("40")
+    page.evaluate("window.dispatchEvent(new Event('beforeprint'))")
     page.emulate_media(media="print")
     assert not page.locator(".replay-play").is_visible()
     assert page.locator("svg").first.is_visible()
+    assert replay.get_attribute("data-t") == "40"
+    assert note.is_visible()
+    assert note.inner_text() == "replay at t = 40 s (move the slider on screen)"
+    assert all(page.locator("details").evaluate_all("ds => ds.map(d => d.open)"))
     page.close()
 
 
@@ -222,6 +241,50 @@ def test_a_comparison_has_one_replay_per_variant(browser: Any, tmp_path: Path) -
         box = svg.bounding_box()
         assert box is not None and box["width"] > 100 and box["height"] > 100
     assert opened.problems == []
+    page.close()
+
+
+#: What the layout of a comparison reads on a laptop screen: its width, its replays' state.
+_LAYOUT = """() => {
+  const box = e => e.getBoundingClientRect();
+  return [...document.querySelectorAll('.variant')].map(v => {
+    const svg = v.querySelector('svg'), table = v.querySelector('.replay .scroll');
+    return {
+      left: box(v).left, top: box(v).top, width: box(v).width,
+      px_per_pt: box(svg).width / svg.viewBox.baseVal.width,
+      table: [table.scrollWidth, table.clientWidth],
+    };
+  });
+}"""
+
+
+def test_variants_side_by_side_are_readable_on_a_laptop(browser: Any, tmp_path: Path) -> None:
+    """Three variants on a 1300 px wide window: columns of at least 560 px, so two side by
+    side and the third below; each timeline drawn at no less than 1 px per point (75 % of
+    its natural 1.33: 10 pt text at 10 px or more, not the 7 px of an 11-inch figure in a
+    600 px column); the replay's table fits its column (nothing cut off, no scrolling)."""
+    sc = Scenario.parse(
+        base_dict(
+            compare={
+                "recreate": {"type": "Recreate"},
+                "rolling": {},
+                "surge": {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 2}},
+            }
+        )
+    )
+    path, _ = _page_of(tmp_path, variants_of(sc))
+    page = browser.new_page()
+    page.set_viewport_size({"width": 1300, "height": 900})
+    page.goto(path.as_uri())
+    for i in range(3):
+        page.locator(".replay-slider").nth(i).fill("13")  # two replica sets, every column
+    first, second, third = page.evaluate(_LAYOUT)
+    assert all(v["width"] >= 560 for v in (first, second, third))
+    assert first["top"] == second["top"] and second["left"] > first["left"]
+    assert third["top"] > first["top"] and third["left"] == first["left"]
+    for v in (first, second, third):
+        assert v["px_per_pt"] >= 1.0, v
+        assert v["table"][0] <= v["table"][1], v  # scrollWidth within clientWidth
     page.close()
 
 

@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import itertools
 
+import pandas as pd
 import pytest
 
 from simdeploy import simulate
 from simdeploy.run.replay import frame_at, frame_times, frames
 from simdeploy.run.result import version_column
+from simdeploy.spec.scenario import load_scenario
 from simdeploy.world.recorder import NOT_READY, PENDING, READY, TERMINATING
-from tests.conftest import scenario
+from tests.conftest import SCENARIOS, base_dict, scenario
 
 CANARY = {
     "type": "Canary",
@@ -20,6 +22,34 @@ CANARY = {
         "steps": [{"setWeight": 25}, {"pause": {"duration": "20s"}}, {"setWeight": 50}],
     },
 }
+
+
+#: An Argo canary (istio, setWeight 50, pause 20 s) of v2 at 20 s, then a RollingUpdate of v3
+#: at 120 s (v2 fully promoted by then: 20 s + a few s for the weight + the 20 s pause).
+TWO_DEPLOYS = {
+    "versions": {"v3": base_dict()["versions"]["v2"]},
+    "plan": [
+        {
+            "at": "20s",
+            "action": "deploy",
+            "version": "v2",
+            "strategy": {
+                "type": "Canary",
+                "canary": {
+                    "trafficRouting": {"istio": {}},
+                    "steps": [{"setWeight": 50}, {"pause": {"duration": "20s"}}],
+                },
+            },
+        },
+        {"at": "120s", "action": "deploy", "version": "v3"},
+    ],
+    "simulation": {"duration": "180s"},
+}
+
+
+@pytest.fixture(scope="module")
+def two_deploys():
+    return simulate(scenario(**TWO_DEPLOYS))
 
 
 @pytest.fixture(scope="module")
@@ -129,3 +159,71 @@ def test_frame_times_keep_at_most_max_frames_and_the_last_bucket(rolling) -> Non
     assert frame_times(rolling) == list(rolling.timeline["t"])
     unsorted = frames(rolling, [50.0, 5.0])
     assert [f.t for f in unsorted] == [50.0, 5.0]
+
+
+def _share(result, t: float, version: str) -> float:
+    """Percent of the completed user requests of the bucket holding ``t`` that ``version``
+    served, from the timeline's own columns."""
+    row = result.timeline.iloc[int(t // 1.0)]  # 1 s buckets
+    return 100.0 * row[version_column("requests", version)] / (row["ok"] + row["errors"])
+
+
+def test_the_new_version_is_the_rollout_in_progress_at_t(two_deploys) -> None:
+    """v2 at 20 s, v3 at 120 s: "the new version" is the last deploy at or before t. At 30 s
+    the canary holds setWeight 50 behind istio: about half of ~100 requests go to v2 (a
+    binomial of sd 5: within 30-70 %), none to v3 (not deployed yet). Before 20 s there is
+    no rollout: nothing is "served by the new version" (None, not 0 %)."""
+    assert list(zip(two_deploys.deploys.t, two_deploys.deploys.version, strict=True)) == [
+        (20.0, "v2"),
+        (120.0, "v3"),
+    ]
+    for t in (0.0, 19.0):
+        before = frame_at(two_deploys, t)
+        assert before.version is None and before.weight_served is None
+    at30 = frame_at(two_deploys, 30.0)
+    assert at30.version == "v2"
+    assert at30.weight_served == pytest.approx(_share(two_deploys, 30.0, "v2"))
+    assert 30.0 <= at30.weight_served <= 70.0
+    assert frame_at(two_deploys, 120.0).version == "v3"
+    at150 = frame_at(two_deploys, 150.0)
+    assert at150.version == "v3"
+    assert at150.weight_served == pytest.approx(_share(two_deploys, 150.0, "v3"))
+    # The timeline's column agrees, bucket by bucket, with the rollout of its start.
+    served = two_deploys.timeline["weight_served"]
+    assert served.iloc[30] == pytest.approx(at30.weight_served)
+    assert served.iloc[150] == pytest.approx(at150.weight_served)
+
+
+def test_expand_contract_serves_each_deploy_in_its_turn() -> None:
+    """The bundled expand-contract deploys v2 at 1m, v3 at 4m, v4 at 7m30s (RollingUpdate,
+    maxSurge 1, 4 replicas): at 75 s and 255 s a new pod of the deploy in progress already
+    serves (started within 4 s, Ready after initialDelaySeconds 5, endpoints 2 s later: by
+    about 72 s and 252 s), so its share is above 0 and equals its timeline columns."""
+    result = simulate(load_scenario(SCENARIOS / "expand-contract.yaml"))
+    assert list(result.deploys.version) == ["v2", "v3", "v4"]
+    for t, version in ((75.0, "v2"), (255.0, "v3")):
+        frame = frame_at(result, t)
+        assert frame.version == version
+        assert frame.weight_served == pytest.approx(_share(result, t, version))
+        assert frame.weight_served > 0.0
+        assert result.timeline["weight_served"].iloc[int(t)] == pytest.approx(frame.weight_served)
+
+
+def test_the_step_is_the_current_rollouts_only(two_deploys) -> None:
+    """The canary's steps end at "2/2 done"; the RollingUpdate of v3 that follows has no
+    step: from 120 s on the frame shows none, not the canary's last one."""
+    assert frame_at(two_deploys, 30.0).step == "1/2 pause: 20s"
+    assert frame_at(two_deploys, 119.0).step == "2/2 done"
+    for t in (120.0, 150.0, 179.0):
+        assert frame_at(two_deploys, t).step is None, t
+
+
+def test_an_hour_of_buckets_is_every_4th_bucket_and_the_last() -> None:
+    """3,600 one-second buckets, at most 1,200 frames: k = ceil(3600 / 1199) = 4, so 0, 4,
+    ..., 3596 s (900 frames) and the last bucket, 3599 s: 901 frames."""
+    from types import SimpleNamespace
+
+    hour = SimpleNamespace(timeline=pd.DataFrame({"t": [float(i) for i in range(3600)]}))
+    times = frame_times(hour, 1200)  # type: ignore[arg-type]  # only .timeline is read
+    assert len(times) == 901
+    assert times[:3] == [0.0, 4.0, 8.0] and times[-2:] == [3596.0, 3599.0]

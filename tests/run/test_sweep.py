@@ -74,8 +74,21 @@ def test_bad_paths_and_values_are_named_before_any_run() -> None:
     with pytest.raises(ScenarioError) as exc:
         sweep(sc, {"service.replica": [3], "service.replicas": [2, -1]})
     assert exc.value.errors == [
-        "service.replica=3: service.replica: unknown field; did you mean 'replicas'?",
+        "service.replica: unknown field; did you mean 'replicas'?",
         "service.replicas=-1: service.replicas: Input should be greater than or equal to 0",
+    ]
+
+
+def test_a_bad_path_is_named_once_and_bad_values_together() -> None:
+    """An unknown field is the path's problem whatever the value: one line, not one per
+    value; a value its field rejects is named, with every value that shares the problem."""
+    sc = scenario()
+    with pytest.raises(ScenarioError) as exc:
+        sweep(sc, {"service.nope": [1, 2, 3], "service.replicas": [-1, 2, -3], "plan.4.at": [1]})
+    assert [line.split(";")[0] for line in exc.value.errors] == [
+        "service.nope: unknown field",
+        "service.replicas=-1,-3: service.replicas: Input should be greater than or equal to 0",
+        "plan.4.at: no such place in the scenario (4)",  # the plan has one action
     ]
 
 

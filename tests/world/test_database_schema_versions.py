@@ -82,7 +82,7 @@ def test_pgroll_start_shows_the_new_schema_only_to_its_version() -> None:
             "PgrollStarted",
             "rename",
             "v2",
-            "1 operations; old and new schema versions both live",
+            "1 operation; old and new schema versions both live",
         )
     ]
 
