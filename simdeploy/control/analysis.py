@@ -48,6 +48,11 @@ from simdeploy.spec.progressive import (
 )
 from simdeploy.world import recorder as rec
 
+#: Argo's Kayenta provider reads the score this long after it starts a judgement
+#: (metricproviders/kayenta/kayenta.go: ``resumeDelay``); the measurement finishes then, and
+#: the next one is due an interval after that.
+KAYENTA_RESUME_DELAY_S = 15.0
+
 #: Roles a query may name instead of a version; strategies map them to versions.
 ROLES = ("canary", "stable", "preview", "active")
 
@@ -270,12 +275,19 @@ def analysis_run(
     started = env.now
     r.event(started, "AnalysisRunStarted", name, roles.get("canary", ""))
     terminate = False
+    #: Kayenta judgements in progress: metric → (resume time, its result). Argo's provider
+    #: starts a judgement of the data up to its start, and reads the score when it resumes.
+    judging: dict[str, tuple[float, Judgement]] = {}
     while True:
         phase, message = assess_run(runs, terminate=terminate)
         if phase.completed:
             r.event(env.now, f"AnalysisRun{phase.value}", name, roles.get("canary", ""), message)
             return RunResult(name, phase, message)
-        due = [t for t in (m.next_measurement_at(started) for m in runs) if t is not None]
+        due = [
+            judging[m.name][0] if m.name in judging else m.next_measurement_at(started)
+            for m in runs
+        ]
+        due = [t for t in due if t is not None]
         if not due:  # nothing more to measure yet the run is not complete: end it
             terminate = True
             continue
@@ -284,15 +296,25 @@ def analysis_run(
             try:
                 yield env.timeout(wait)
             except simpy.Interrupt:
-                terminate = True
+                terminate = True  # a judgement in progress is dropped with the run
                 continue
         now = env.now
         for m, spec in pairs:
+            if m.name in judging:
+                resume_at, judgement = judging[m.name]
+                if resume_at <= now + 1e-9 and m.phase is None:
+                    del judging[m.name]
+                    _record(r, name, m, judgement, now)
+                continue
             t = m.next_measurement_at(started)
             if t is None or t > now + 1e-9 or m.phase is not None:
                 continue
             if spec.provider.simdeploy is None:
-                _judge(r, name, m, spec, roles, started, now)
+                judgement = _judge(r, name, m, spec, roles, started, now)
+                if spec.provider.kayenta is not None:
+                    judging[m.name] = (now + KAYENTA_RESUME_DELAY_S, judgement)
+                else:
+                    _record(r, name, m, judgement, now)
                 continue
             q = spec.provider.simdeploy
             version = roles.get(q.of, q.of)
@@ -310,6 +332,17 @@ def analysis_run(
             )
 
 
+@dataclass(frozen=True)
+class Judgement:
+    """A judge's measurement (kayenta, sequential): its phase, value and message, and the
+    version the event names."""
+
+    phase: Phase
+    value: float
+    message: str
+    version: str
+
+
 def _judge(
     r: rec.Recorder,
     name: str,
@@ -318,8 +351,9 @@ def _judge(
     roles: Mapping[str, str],
     started: float,
     now: float,
-) -> None:
-    """Measure a metric whose provider decides the phase (kayenta, sequential)."""
+) -> Judgement:
+    """Judge a metric whose provider decides the phase (kayenta, sequential) on the data
+    up to ``now``."""
     p = spec.provider
     if p.kayenta is not None:
         interval = spec.interval
@@ -327,9 +361,15 @@ def _judge(
         seed = f"{name}/{m.name}/{now!r}"
         phase, value, message = kayenta_measurement(r, p.kayenta, roles, start, now, seed)
         canary = p.kayenta.canary
+        message += f" (judged at {now:g} s)"
     else:
         assert p.sequential is not None
         phase, value, message = sequential_measurement(r, p.sequential, roles, started, now)
         canary = p.sequential.canary
-    m.record(phase, now, value=value)
-    r.event(now, "AnalysisMeasurement", f"{name}/{m.name}", roles.get(canary, canary), message)
+    return Judgement(phase, value, message, roles.get(canary, canary))
+
+
+def _record(r: rec.Recorder, name: str, m: MetricRun, j: Judgement, now: float) -> None:
+    """The measurement ``j`` finished at ``now``."""
+    m.record(j.phase, now, value=j.value)
+    r.event(now, "AnalysisMeasurement", f"{name}/{m.name}", j.version, j.message)

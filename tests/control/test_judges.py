@@ -15,6 +15,7 @@ import yaml
 
 from simdeploy import Scenario, load_scenario, simulate
 from simdeploy.control.analysis import (
+    KAYENTA_RESUME_DELAY_S,
     bucket_counts,
     counts,
     kayenta_measurement,
@@ -192,22 +193,38 @@ def _measurements(result: Any) -> list[tuple[float, str]]:
 def test_the_kayenta_scenario_judges_after_its_initial_delay(kayenta_sc: Scenario) -> None:
     # The analysis step starts when the canary is at 20%; the first judgement is a minute
     # later (initialDelay), over the six 10 s steps of that minute: v2's 5% errors against
-    # v1's none is High on a critical metric, score 0, Failed, the rollout aborts.
+    # v1's none is High on a critical metric, score 0, Failed. Argo's provider reads the
+    # score 15 s after it starts the judgement (resumeDelay): the measurement finishes at
+    # started + 60 + 15 s and the rollout aborts then.
     r = simulate(kayenta_sc)
     started = float(r.events[r.events.reason == "AnalysisRunStarted"].t.iloc[0])
     [(t, message)] = _measurements(r)
-    assert t == pytest.approx(started + 60)
-    assert message == "kayenta score=0.00 (Fail; error-rate High, latency-p95 Pass) → Failed"
+    assert t == pytest.approx(started + 60 + KAYENTA_RESUME_DELAY_S)
+    assert message == (
+        "kayenta score=0.00 (Fail; error-rate High, latency-p95 Pass) → Failed "
+        f"(judged at {started + 60:g} s)"
+    )
     assert r.record["outcome"] == "rolled_back"
+    aborted = float(r.events[r.events.reason == "RolloutAborted"].t.iloc[0])
+    assert aborted == pytest.approx(t)
 
 
 def test_a_good_release_passes_kayenta(kayenta_sc: Scenario) -> None:
     # The same scenario with v2 as good as v1 (policy's regression 0): no errors on either,
-    # identical error-rate samples, latency alike: 100 twice (count 2), promoted.
-    r = simulate(release(kayenta_sc, 0.0))
+    # identical error-rate samples, latency alike: 100 twice (count 2), promoted. The two
+    # judgements end 75 s and 150 s into the step, then 60% and a minute's pause: 6 minutes
+    # of run leave room to complete.
+    good = release(kayenta_sc, 0.0)
+    r = simulate(
+        good.model_copy(
+            update={"simulation": good.simulation.model_copy(update={"duration": 360.0})}
+        )
+    )
     ms = _measurements(r)
     assert len(ms) == 2 and all("score=100.00 (Pass" in m for _, m in ms)
-    assert ms[1][0] - ms[0][0] == pytest.approx(60)
+    # The next judgement starts an interval after the last one finished (Argo: FinishedAt +
+    # interval), and finishes 15 s later: 60 + 15 s apart.
+    assert ms[1][0] - ms[0][0] == pytest.approx(60 + KAYENTA_RESUME_DELAY_S)
     assert r.record["outcome"] == "completed"
 
 
@@ -322,5 +339,5 @@ def test_kayenta_against_an_experiment_baseline() -> None:
     data["analysisTemplates"]["check"] = judge
     r = simulate(Scenario.parse(data))
     [(_, message)] = _measurements(r)
-    assert message == "kayenta score=0.00 (Fail; errors High) → Failed"
+    assert message.startswith("kayenta score=0.00 (Fail; errors High) → Failed (judged at ")
     assert r.record["outcome"] == "rolled_back"

@@ -130,12 +130,13 @@ def test_the_sequential_judge_keeps_its_false_rollback_rate() -> None:
 
 def test_the_kayenta_judge_is_a_rollback_trigger() -> None:
     # A good release scores 100 (no errors on either side); 5% errors on a critical metric
-    # score 0 at the first judgement, a minute into the analysis.
+    # score 0 at the first judgement, a minute into the analysis, read 15 s later (Argo's
+    # resumeDelay): detected about 75 s after the canary's first request.
     sc = load_scenario("scenarios/canary-kayenta.yaml")
     assert triggers(sc) == ["plan[0].strategy.canary.steps[1].analysis"]
     table = policy(sc, [0.0, 0.05], seeds=3)
     assert list(table["p_rollback"]) == [0.0, 1.0]
-    assert table.iloc[1]["time_to_detect_s"] <= 70
+    assert table.iloc[1]["time_to_detect_s"] <= 85
 
 
 def test_a_dask_cluster_gives_the_same_policy_table(canary: Scenario) -> None:
