@@ -272,15 +272,8 @@ class Database:
         """Outcome index of a request that ran (``recorder.I_*``) and its data effect."""
         if a.error is not None:
             return rec.I_SCHEMA_ERROR
-        if a.reads:
-            p_ok = 1.0
-            for key in a.reads:
-                m = self.missing.get(key, 0)
-                if m:
-                    rows = self.rows.get(key[0], 0) or 1
-                    p_ok *= 1.0 - min(1.0, m / rows)
-            if u >= p_ok:
-                return rec.I_DATA_INCOMPATIBLE
+        if a.reads and u >= self._p_compatible(a):
+            return rec.I_DATA_INCOMPATIBLE
         for t in a.written_tables:
             self.rows[t] = self.rows.get(t, 0) + 1
         for key in a.omitted:
@@ -290,13 +283,17 @@ class Database:
     def incompatible_share(self, a: Access) -> float:
         """The probability that a request with ``a`` (no schema error) reads a row lacking
         a column it reads: 1 - Π (1 - missing/rows) over its columns, as :meth:`finish`."""
+        return 1.0 - self._p_compatible(a)
+
+    def _p_compatible(self, a: Access) -> float:
+        """Π (1 - missing/rows) over the columns ``a`` reads: the chance its row has them."""
         p_ok = 1.0
         for key in a.reads:
             m = self.missing.get(key, 0)
             if m:
                 rows = self.rows.get(key[0], 0) or 1
                 p_ok *= 1.0 - min(1.0, m / rows)
-        return 1.0 - p_ok
+        return p_ok
 
     def count_writes(self, a: Access, n: int) -> None:
         """``n`` successful writes with ``a``: their rows, as :meth:`finish` counts one."""
