@@ -16,6 +16,7 @@ import yaml
 from simdeploy import Scenario, load_scenario, simulate
 from simdeploy.control.analysis import (
     KAYENTA_RESUME_DELAY_S,
+    _metric_config,
     bucket_counts,
     counts,
     kayenta_measurement,
@@ -23,9 +24,10 @@ from simdeploy.control.analysis import (
     sequential_measurement,
 )
 from simdeploy.experiments.policy import release
+from simdeploy.rules import kayenta as judge
 from simdeploy.rules.analysis_phase import Phase
 from simdeploy.rules.sequential import log_e_value
-from simdeploy.spec.progressive import KayentaQuery, SequentialQuery
+from simdeploy.spec.progressive import KayentaMetric, KayentaQuery, SequentialQuery
 from simdeploy.world import recorder as rec
 from tests.control.test_experiment import TEMPLATES
 from tests.control.test_experiment import scenario as experiment_scenario
@@ -62,6 +64,36 @@ def test_samples_are_one_value_per_step_oldest_first() -> None:
     # (requests, errors) of a window: 20·10 + 20·10 = 400 requests, 20 + 40 = 60 errors.
     assert counts(r, "v1", 0.0, 60.0) == (400, 60)
     assert counts(r, "v2", 0.0, 60.0) == (0, 0)
+
+
+def test_one_request_is_data_by_default() -> None:
+    # minRequests defaults to 1 (as the spec's): v1's single ok request in [0, 1) is a
+    # success rate of 1/1 = 1.0; [1, 2) holds none: NaN.
+    r = rec.Recorder(("v1", "v2"), 2.0, 1.0)
+    r.count_many(0, 0, rec.I_OK, 1)
+    out = samples(r, "v1", "success_rate", 0.0, 2.0, 1.0)
+    assert out[0] == 1.0 and math.isnan(out[1])
+
+
+def test_bucket_counts_index_buckets_of_their_size() -> None:
+    # 5 s buckets over 60 s: 12 buckets; v2 has b + 1 requests in bucket b, one of them an
+    # error in bucket 3 ([15, 20)); v1 10 ok a bucket. [10, 30) is buckets 10/5 = 2 to
+    # 30/5 = 6 (exclusive): requests 3, 4, 5, 6, errors 0, 1, 0, 0.
+    r = rec.Recorder(("v1", "v2"), 60.0, 5.0)
+    for b in range(12):
+        r.count_many(b, 0, rec.I_OK, 10)
+        r.count_many(b, 1, rec.I_OK, b + 1 - (b == 3))
+        r.count_many(b, 1, rec.I_APP_ERROR, int(b == 3))
+    done, err = bucket_counts(r, "v2", 10.0, 30.0)
+    assert done.tolist() == [3, 4, 5, 6] and err.tolist() == [0, 1, 0, 0]
+    # v1 over the same 4 buckets: 4 · 10 = 40 requests and no error (0, not None).
+    assert counts(r, "v1", 10.0, 30.0) == (40, 0)
+    # A version the run has not seen: zeros, one per bucket of the window.
+    unseen = bucket_counts(r, "v9", 10.0, 30.0)
+    assert [a.tolist() for a in unseen] == [[0, 0, 0, 0], [0, 0, 0, 0]]
+    # An empty window ([30, 30)) has no bucket, seen version or not.
+    for v in ("v2", "v9"):
+        assert [len(a) for a in bucket_counts(r, v, 30.0, 30.0)] == [0, 0]
 
 
 # --- kayenta --------------------------------------------------------------------------------------
@@ -124,6 +156,82 @@ def test_no_canary_data_fails_a_critical_metric() -> None:
     # metric with Nodata is a critical failure (Kayenta): score 0.
     r = filled({"v1": (100, 1)})
     assert kayenta_measurement(r, kayenta(), ROLES, 0.0, 60.0, "s")[:2] == (Phase.FAILED, 0.0)
+
+
+def test_the_metric_config_carries_every_field_of_the_spec() -> None:
+    # Every field away from its default, so a field dropped or not passed shows.
+    km = KayentaMetric.model_validate(
+        {
+            "name": "p99",
+            "metric": "latency_p99",
+            "groups": ["latency", "slo"],
+            "direction": "decrease",
+            "nanStrategy": "replace",
+            "outliers": {"strategy": "remove", "outlierFactor": 1.5},
+            "critical": True,
+            "mustHaveData": True,
+            "muted": True,
+            "effectSize": {
+                "measure": "cles",
+                "allowedIncrease": 0.6,
+                "allowedDecrease": 0.4,
+                "criticalIncrease": 0.8,
+                "criticalDecrease": 0.2,
+            },
+        }
+    )
+    assert _metric_config(km) == judge.MetricConfig(
+        name="p99",
+        groups=("latency", "slo"),
+        direction="decrease",
+        nan_strategy="replace",
+        outlier_strategy="remove",
+        outlier_factor=1.5,
+        critical=True,
+        must_have_data=True,
+        muted=True,
+        effect_size_measure="cles",
+        allowed_increase=0.6,
+        allowed_decrease=0.4,
+        critical_increase=0.8,
+        critical_decrease=0.2,
+    )
+
+
+def test_baseline_and_canary_may_name_versions() -> None:
+    # baseline v1 and canary v2 are no roles: they are read as versions. Identical samples
+    # (100 ok, 2 errors a second each) score 100, as with the roles.
+    r = filled({"v1": (100, 2), "v2": (100, 2)})
+    q = kayenta(baseline="v1", canary="v2")
+    assert kayenta_measurement(r, q, ROLES, 0.0, 60.0, "s")[:2] == (Phase.SUCCESSFUL, 100.0)
+
+
+def test_min_requests_applies_to_both_samples() -> None:
+    # 5 s steps: v1 100 requests a second (500 a step), v2 50 (250 a step). With
+    # minRequests 300 every step of v2 is NaN, removed: the metric is Nodata whichever role
+    # v2 plays (with v2's 250s kept it would be Low as the canary, High as the baseline).
+    r = filled({"v1": (100, 0), "v2": (50, 0)})
+    metric = {"name": "load", "metric": "request_count", "groups": ["load"], "minRequests": 300}
+    q = kayenta(metrics=[metric], groupWeights={})
+    for roles in (ROLES, {"canary": "v1", "stable": "v2"}):
+        assert "(Fail; load Nodata)" in kayenta_measurement(r, q, roles, 0.0, 60.0, "s")[2]
+
+
+def test_the_seed_decides_the_noise_of_two_constant_samples() -> None:
+    # 5 s steps over 60 s: 12 steps of v1 at 5 · 40000 = 200000 requests and of v2 at 200003
+    # (3 more in each step's first second). Both samples are constant, so the judge adds
+    # noise of sd 200000 · 1e-5 = 2: the difference, 1.5 sd, is High for some draws and Pass
+    # for others. The seed decides, and the same seed gives the same judgement.
+    r = rec.Recorder(("v1", "v2"), 60.0, 1.0)
+    for b in range(60):
+        r.count_many(b, 0, rec.I_OK, 40_000)
+        r.count_many(b, 1, rec.I_OK, 40_000 + 3 * (b % 5 == 0))
+    metric = {"name": "load", "metric": "request_count", "groups": ["load"]}
+    q = kayenta(metrics=[metric], groupWeights={})
+    seeds = [f"run/load/{t}" for t in range(20)]
+    first = {s: kayenta_measurement(r, q, ROLES, 0.0, 60.0, s) for s in seeds}
+    assert {s: kayenta_measurement(r, q, ROLES, 0.0, 60.0, s) for s in seeds} == first
+    assert {phase for phase, _, _ in first.values()} == {Phase.SUCCESSFUL, Phase.FAILED}
 
 
 # --- sequential -----------------------------------------------------------------------------------
