@@ -10,6 +10,7 @@ import math
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 import yaml
 
@@ -94,6 +95,27 @@ def test_bucket_counts_index_buckets_of_their_size() -> None:
     # An empty window ([30, 30)) has no bucket, seen version or not.
     for v in ("v2", "v9"):
         assert [len(a) for a in bucket_counts(r, v, 30.0, 30.0)] == [0, 0]
+
+
+def test_bucket_counts_take_shadow_copies_and_every_error_cause() -> None:
+    # 4 s of 1 s buckets; v2 in bucket b: 10 + b ok, 2 refused by no endpoint (the first
+    # error cause, I_NO_ENDPOINT), 1 app error, and shadow copies: 5 ok, 3 errors. Requests
+    # 10 + b + 2 + 1 + 5 + 3 = 21 + b, errors 2 + 1 + 3 = 6, as query counts them.
+    r = rec.Recorder(("v1", "v2"), 4.0, 1.0)
+    for b in range(4):
+        r.count_many(b, 1, rec.I_OK, 10 + b)
+        r.count_many(b, 1, rec.I_NO_ENDPOINT, 2)
+        r.count_many(b, 1, rec.I_APP_ERROR, 1)
+        r.count_mirror_many(b, 1, rec.I_OK, 5)
+        r.count_mirror_many(b, 1, rec.I_APP_ERROR, 3)
+    done, err = bucket_counts(r, "v2", 0.0, 4.0)
+    assert done.tolist() == [21, 22, 23, 24] and err.tolist() == [6, 6, 6, 6]
+    assert counts(r, "v2", 0.0, 4.0) == (21 + 22 + 23 + 24, 4 * 6)
+    # A window of one bucket, [2, 3): bucket 2 alone, 23 requests and 6 errors.
+    assert [a.tolist() for a in bucket_counts(r, "v2", 2.0, 3.0)] == [[23], [6]]
+    # int64 arrays, as documented, whether the version was seen or not (v9: zeros).
+    for v, window in [("v2", (0.0, 4.0)), ("v9", (0.0, 4.0)), ("v9", (2.0, 3.0))]:
+        assert [a.dtype for a in bucket_counts(r, v, *window)] == [np.int64, np.int64]
 
 
 # --- kayenta --------------------------------------------------------------------------------------
@@ -277,6 +299,64 @@ def test_the_sequential_measurement_takes_each_buckets_share() -> None:
     done, err = bucket_counts(r, "v2", 10.0, 40.0)
     assert counts(r, "v2", 10.0, 40.0) == (int(done.sum()), int(err.sum()))
     assert list(done[[0, -1]]) == [20, 60] and len(done) == 30
+
+
+def one_failing_second(canary_errors: int, baseline_errors: int) -> rec.Recorder:
+    """60 s of 1 s buckets: v1 80 requests a second, v2 20 (a share of 0.2); the errors are
+    among the requests of second 30."""
+    r = rec.Recorder(("v1", "v2"), 60.0, 1.0)
+    for b in range(60):
+        for col, n, errors in ((0, 80, baseline_errors), (1, 20, canary_errors)):
+            failed = errors if b == 30 else 0
+            r.count_many(b, col, rec.I_OK, n - failed)
+            r.count_many(b, col, rec.I_APP_ERROR, failed)
+    return r
+
+
+def test_the_sequential_baseline_and_canary_may_name_versions() -> None:
+    # baseline v1 and canary v2 are no roles: they are read as versions. 15 canary errors to
+    # none at ρ = 0.2: e-value 28.0 ≥ 20, Failed, as with the roles (rules' log_e_value).
+    q = SequentialQuery(baseline="v1", canary="v2")
+    phase, value, _ = sequential_measurement(one_failing_second(15, 0), q, ROLES, 0.0, 60.0)
+    assert phase is Phase.FAILED
+    assert value == pytest.approx(math.exp(log_e_value([15], [0], [0.2])))
+
+
+def test_the_sequential_alpha_sets_the_bar() -> None:
+    # 13 canary errors to none at ρ = 0.2: e-value 14.9, under 1/0.05 = 20 (Successful, the
+    # default) but over 1/0.1 = 10: Failed with alpha 0.1, and the message shows 10.
+    q = SequentialQuery(alpha=0.1)
+    phase, value, message = sequential_measurement(one_failing_second(13, 0), q, ROLES, 0, 60)
+    assert phase is Phase.FAILED and value == pytest.approx(14.9, abs=0.05)
+    assert "(1/alpha 10; errors 13 canary, 0 baseline; canary share" in message
+
+
+def test_the_sequential_direction_is_passed_to_the_test() -> None:
+    # No canary error, 80 baseline errors in one second at ρ = 0.2: LR(θ) = (0.8 + 0.2θ)^-80.
+    # With direction increase every θ > 1 has LR < 1: the e-value is under 1, Successful.
+    # With decrease, θ < 1: at θ = e^-1, (0.8 + 0.2/e)^-80 = e^10.8; the prior's weight near
+    # θ = 1 (sd 0.2 on log θ) leaves the e-value at log_e_value's, 61.5 ≥ 20: Failed.
+    r = one_failing_second(0, 80)
+    up = sequential_measurement(r, SequentialQuery(), ROLES, 0.0, 60.0)
+    assert up[0] is Phase.SUCCESSFUL and up[1] < 1
+    down = sequential_measurement(r, SequentialQuery(direction="decrease"), ROLES, 0.0, 60.0)
+    assert down[0] is Phase.FAILED
+    assert down[1] == pytest.approx(math.exp(log_e_value([0], [80], [0.2], direction="decrease")))
+    assert down[1] == pytest.approx(61.5, abs=0.05)
+
+
+@pytest.mark.filterwarnings("error")
+def test_a_window_without_requests_is_an_e_value_of_1_without_warning() -> None:
+    # No traffic in [0, 10): ten buckets of no requests. Their shares are 0 (no 0/0, no
+    # numpy warning), no bucket has errors: e-value 1, Successful, and the pooled share of
+    # no requests is shown as 0.
+    r = rec.Recorder(("v1", "v2"), 60.0, 1.0)
+    phase, value, message = sequential_measurement(r, SequentialQuery(), ROLES, 0.0, 10.0)
+    assert (phase, value) == (Phase.SUCCESSFUL, 1.0)
+    assert message == (
+        "e-value=1 (1/alpha 20; errors 0 canary, 0 baseline; canary share of requests 0.000)"
+        " → Successful"
+    )
 
 
 # --- inside a rollout -----------------------------------------------------------------------------
