@@ -12,12 +12,15 @@ from typing import Any
 
 import numpy as np
 import pytest
+import simpy
 import yaml
 
 from simdeploy import Scenario, load_scenario, simulate
 from simdeploy.control.analysis import (
     KAYENTA_RESUME_DELAY_S,
+    RunResult,
     _metric_config,
+    analysis_run,
     bucket_counts,
     counts,
     kayenta_measurement,
@@ -28,7 +31,12 @@ from simdeploy.experiments.policy import release
 from simdeploy.rules import kayenta as judge
 from simdeploy.rules.analysis_phase import Phase
 from simdeploy.rules.sequential import log_e_value
-from simdeploy.spec.progressive import KayentaMetric, KayentaQuery, SequentialQuery
+from simdeploy.spec.progressive import (
+    AnalysisTemplate,
+    KayentaMetric,
+    KayentaQuery,
+    SequentialQuery,
+)
 from simdeploy.world import recorder as rec
 from tests.control.test_experiment import TEMPLATES
 from tests.control.test_experiment import scenario as experiment_scenario
@@ -357,6 +365,96 @@ def test_a_window_without_requests_is_an_e_value_of_1_without_warning() -> None:
         "e-value=1 (1/alpha 20; errors 0 canary, 0 baseline; canary share of requests 0.000)"
         " → Successful"
     )
+
+
+# --- one judge in an analysis run on a filled recorder --------------------------------------------
+
+
+def run_judge(
+    r: rec.Recorder, provider: dict[str, Any], name: str = "run", **metric: Any
+) -> tuple[RunResult, list[rec.Event]]:
+    """An AnalysisRun ``name`` of one metric, ``judge``, started at 0 on ``r``: its result
+    and the measurement events it added."""
+    template = AnalysisTemplate.model_validate(
+        {"metrics": [{"name": "judge", "provider": provider, **metric}]}
+    )
+    env = simpy.Environment()
+    first = len(r.events)
+    run = env.process(analysis_run(env, name, [template], r, ROLES))
+    env.run(run)
+    return run.value, [e for e in r.events[first:] if e.reason == "AnalysisMeasurement"]
+
+
+def kayenta_provider(**over: Any) -> dict[str, Any]:
+    """A kayenta provider of one critical error-rate metric in 5 s steps."""
+    errors = {"name": "error-rate", "metric": "error_rate", "groups": ["errors"]}
+    errors |= {"direction": "increase", "critical": True}
+    body = {"step": "5s", "thresholds": {"pass": 90, "marginal": 75}, "metrics": [errors]}
+    return {"kayenta": body | over}
+
+
+def test_kayenta_judges_the_metrics_interval_unless_it_looks_back() -> None:
+    # v1 fails 2 of 100 requests a second throughout; v2 50 of 100 until 50 s, then 2 of 100.
+    # One judgement (count 1) a minute after the run starts at 0, interval 10 s: the window
+    # is [50, 60), two 5 s steps at 2% each: the samples are identical, Pass, score 100. With
+    # lookback it is [0, 60): 10 of v2's 12 steps at 50% against v1's 2%; 120 of the 144
+    # pairwise differences are 0.48 and 24 are 0, and the Mann-Whitney 95% interval of the
+    # shift (rules.mann_whitney) is [0.48, 0.48], above 0: High, critical, score 0.
+    # Either way Argo reads the score 15 s later (resumeDelay): the event is at 75 s.
+    r = rec.Recorder(("v1", "v2"), 60.0, 1.0)
+    for b in range(60):
+        r.count_many(b, 0, rec.I_OK, 98)
+        r.count_many(b, 0, rec.I_APP_ERROR, 2)
+        failed = 50 if b < 50 else 2
+        r.count_many(b, 1, rec.I_OK, 100 - failed)
+        r.count_many(b, 1, rec.I_APP_ERROR, failed)
+    timing = {"initialDelay": "60s", "interval": "10s", "count": 1}
+    result, [event] = run_judge(r, kayenta_provider(), **timing)
+    assert result.phase is Phase.SUCCESSFUL and event.t == 60 + KAYENTA_RESUME_DELAY_S
+    assert event.message == (
+        "kayenta score=100.00 (Pass; error-rate Pass) → Successful (judged at 60 s)"
+    )
+    result, [event] = run_judge(r, kayenta_provider(lookback=True), **timing)
+    assert result.phase is Phase.FAILED
+    assert event.message.startswith("kayenta score=0.00 (Fail; error-rate High) → Failed")
+
+
+def test_kayentas_noise_is_seeded_by_the_run_the_metric_and_the_time() -> None:
+    # The two constant samples of test_the_seed_decides_the_noise_of_two_constant_samples
+    # (v2 3 requests a step above v1's 200000, 1.5 noise sd): the judgement of run "run-i"
+    # at 60 s draws its noise from the run's name, the metric's and the time, so the same run
+    # judges the same way twice, and the 20 runs do not all draw alike (some High, some Pass).
+    r = rec.Recorder(("v1", "v2"), 60.0, 1.0)
+    for b in range(60):
+        r.count_many(b, 0, rec.I_OK, 40_000)
+        r.count_many(b, 1, rec.I_OK, 40_000 + 3 * (b % 5 == 0))
+    load = {"name": "load", "metric": "request_count", "groups": ["load"]}
+    provider = kayenta_provider(metrics=[load])
+    runs = [f"run-{i}" for i in range(20)]
+
+    def messages() -> list[str]:
+        return [run_judge(r, provider, run, initialDelay="60s")[1][0].message for run in runs]
+
+    first = messages()
+    assert messages() == first
+    assert {m.split(" → ")[1] for m in first} == {
+        "Successful (judged at 60 s)",
+        "Failed (judged at 60 s)",
+    }
+
+
+@pytest.mark.parametrize("kind", ["kayenta", "sequential"])
+def test_a_judges_event_names_the_run_the_metric_and_the_canarys_version(kind: str) -> None:
+    # v1 and v2 alike (100 ok a second each): the event of the one measurement (at 0 + 60 s,
+    # kayenta's 15 s later) is on object "run/judge" and names v2, whether the canary is
+    # given as the role (canary → v2) or as the version itself (no role of that name).
+    r = filled({"v1": (100, 0), "v2": (100, 0)})
+    body = kayenta_provider()["kayenta"] if kind == "kayenta" else {}
+    for canary in ({}, {"canary": "v2", "baseline": "v1"}):
+        result, [event] = run_judge(r, {kind: body | canary}, initialDelay="60s")
+        assert result.phase is Phase.SUCCESSFUL
+        assert event.t == 60 + (KAYENTA_RESUME_DELAY_S if kind == "kayenta" else 0)
+        assert (event.object, event.version) == ("run/judge", "v2")
 
 
 # --- inside a rollout -----------------------------------------------------------------------------
