@@ -24,6 +24,7 @@ from simdeploy.control.analysis import (
     bucket_counts,
     counts,
     kayenta_measurement,
+    metric_run,
     samples,
     sequential_measurement,
 )
@@ -35,6 +36,7 @@ from simdeploy.spec.progressive import (
     AnalysisTemplate,
     KayentaMetric,
     KayentaQuery,
+    Metric,
     SequentialQuery,
 )
 from simdeploy.world import recorder as rec
@@ -627,3 +629,32 @@ def test_kayenta_against_an_experiment_baseline() -> None:
     [(_, message)] = _measurements(r)
     assert message.startswith("kayenta score=0.00 (Fail; errors High) → Failed (judged at ")
     assert r.record["outcome"] == "rolled_back"
+
+
+def test_metric_run_carries_every_field_of_the_template_metric() -> None:
+    # Every field off its default (failureLimit 0, inconclusiveLimit 0, consecutiveErrorLimit
+    # 4, consecutiveSuccessLimit 0, dryRun false, noData Error), durations in seconds.
+    m = Metric.model_validate(
+        {
+            "name": "errors",
+            "provider": {"simdeploy": {"metric": "error_rate", "of": "canary"}},
+            "interval": "30s",
+            "initialDelay": "10s",
+            "count": 5,
+            "successCondition": "result < 0.05",
+            "failureCondition": "result > 0.1",
+            "failureLimit": 2,
+            "inconclusiveLimit": 3,
+            "consecutiveErrorLimit": 7,
+            "consecutiveSuccessLimit": 2,
+            "dryRun": True,
+            "noData": "Inconclusive",
+        }
+    )
+    run = metric_run(m)
+    assert (run.name, run.interval, run.initial_delay, run.count) == ("errors", 30.0, 10.0, 5)
+    assert (run.failure_limit, run.inconclusive_limit) == (2, 3)
+    assert (run.consecutive_error_limit, run.consecutive_success_limit) == (7, 2)
+    assert run.dry_run is True
+    assert run.no_data is Phase.INCONCLUSIVE
+    assert run.success is not None and run.failure is not None

@@ -826,6 +826,19 @@ def test_query_rates_over_a_window(recorder: Recorder) -> None:
     assert p99_wider is not None and abs(p99_wider - 5.0) <= 0.01 * 5.0
 
 
+def test_each_latency_metric_reads_its_own_quantile() -> None:
+    # 94 requests of 10 ms and 6 of 1 s in [0, 10): the 50th and the 94th request are fast,
+    # the 95th and the 99th slow, so p50 = 10 ms and p95 = p99 = 1 s (each within 1%).
+    r = Recorder(("v1", "v2"), duration_s=10, bucket_s=1.0, users=10)
+    v2 = r.version_index["v2"]
+    for i in range(100):
+        r.count(i % 10, v2, I_OK, 0.01 if i < 94 else 1.0, i % 10)
+    got = {m: query(r, "v2", m, 10.0, 10.0) for m in ("latency_p50", "latency_p95", "latency_p99")}
+    assert got["latency_p50"] == pytest.approx(0.01, rel=0.01)
+    assert got["latency_p95"] == pytest.approx(1.0, rel=0.01)
+    assert got["latency_p99"] == pytest.approx(1.0, rel=0.01)
+
+
 def test_query_no_data_is_none_not_zero(recorder: Recorder) -> None:
     assert query(recorder, "v2", "error_count", 30.0, 10.0, min_requests=31) is None
     assert query(recorder, "v2", "error_count", 30.0, 10.0, min_requests=30) == 2.0
