@@ -658,3 +658,68 @@ def test_metric_run_carries_every_field_of_the_template_metric() -> None:
     assert run.dry_run is True
     assert run.no_data is Phase.INCONCLUSIVE
     assert run.success is not None and run.failure is not None
+
+
+# --- the run itself: its events, its result, its end on interruption ----------------------
+
+
+def test_a_run_without_a_canary_role_records_no_version() -> None:
+    # A blue/green analysis maps only preview and active: the run's own events name no
+    # version ("" as every event without one), and the result carries the run's name.
+    r = rec.Recorder(("v1", "v2"), 20.0, 1.0)
+    template = AnalysisTemplate.model_validate(
+        {
+            "metrics": [
+                {
+                    "name": "errors",
+                    "provider": {"simdeploy": {"metric": "request_count", "of": "preview"}},
+                    "successCondition": "result >= 1",
+                    "noData": "Inconclusive",
+                }
+            ]
+        }
+    )
+    env = simpy.Environment()
+    run = env.process(analysis_run(env, "pre", [template], r, {"preview": "v2", "active": "v1"}))
+    env.run(run)
+    assert run.value.name == "pre"
+    assert run.value.phase is Phase.INCONCLUSIVE  # no requests: noData Inconclusive
+    own = [(e.reason, e.version) for e in r.events if e.object == "pre"]
+    assert own == [("AnalysisRunStarted", ""), ("AnalysisRunInconclusive", "")]
+
+
+def test_an_interrupted_run_ends_at_once_and_measures_no_more() -> None:
+    # Measured every 10 s without a count (until terminated), as a background analysis; the
+    # rollout interrupts it at 25 s. Measurements at 0, 10 and 20 (v2 sends nothing: no data
+    # is Inconclusive, the limit 5 is not reached), then the run ends Successful at 25 s
+    # (a terminated run with no failure) and measures nothing at 30.
+    r = rec.Recorder(("v1", "v2"), 60.0, 1.0)
+    template = AnalysisTemplate.model_validate(
+        {
+            "metrics": [
+                {
+                    "name": "errors",
+                    "provider": {"simdeploy": {"metric": "error_rate", "of": "canary"}},
+                    "interval": "10s",
+                    "noData": "Inconclusive",
+                    "inconclusiveLimit": 5,
+                }
+            ]
+        }
+    )
+    env = simpy.Environment()
+    run = env.process(analysis_run(env, "bg", [template], r, ROLES))
+
+    def rollout() -> Any:
+        yield env.timeout(25)
+        run.interrupt("promoted")
+
+    env.process(rollout())
+    env.run(until=60)
+    assert run.triggered and run.value.phase is Phase.SUCCESSFUL
+    measured = [e.t for e in r.events if e.reason == "AnalysisMeasurement"]
+    assert measured == [0.0, 10.0, 20.0]
+    ended = [
+        (e.t, e.reason) for e in r.events if e.object == "bg" and e.reason != "AnalysisRunStarted"
+    ]
+    assert ended == [(25.0, "AnalysisRunSuccessful")]
