@@ -723,3 +723,53 @@ def test_an_interrupted_run_ends_at_once_and_measures_no_more() -> None:
         (e.t, e.reason) for e in r.events if e.object == "bg" and e.reason != "AnalysisRunStarted"
     ]
     assert ended == [(25.0, "AnalysisRunSuccessful")]
+
+
+def test_a_kayenta_score_is_read_15_s_after_its_judgement_while_other_metrics_measure() -> None:
+    # A Kayenta judgement at 60 s (initialDelay) beside a threshold metric measured every 5 s
+    # from 0 to 95 s (count 20): the run passes 65, 70 s while the judgement is in progress,
+    # and the score is read only at 60 + 15 = 75 s (Argo's resumeDelay). v1 and v2 fail 2 of
+    # 100 alike: score 100, Successful.
+    r = filled({"v1": (98, 2), "v2": (98, 2)}, seconds=120)
+    template = AnalysisTemplate.model_validate(
+        {
+            "metrics": [
+                {"name": "judge", "provider": kayenta_provider(), "initialDelay": "60s"},
+                {
+                    "name": "tick",
+                    "provider": {"simdeploy": {"metric": "request_count", "of": "canary"}},
+                    "interval": "5s",
+                    "count": 20,
+                },
+            ]
+        }
+    )
+    env = simpy.Environment()
+    run = env.process(analysis_run(env, "run", [template], r, ROLES))
+    env.run(run)
+    assert run.value.phase is Phase.SUCCESSFUL
+    judged = [e.t for e in r.events if e.object == "run/judge"]
+    assert judged == [60 + KAYENTA_RESUME_DELAY_S]
+    ticks = [e.t for e in r.events if e.object == "run/tick"]
+    assert ticks == [5.0 * i for i in range(20)]
+
+
+def test_a_metric_measured_every_second() -> None:
+    # interval 1s, count 3: measured at 0, 1 and 2 s; each wait of exactly 1 s is waited.
+    r = filled({"v1": (10, 0), "v2": (10, 0)}, seconds=10)
+    template = AnalysisTemplate.model_validate(
+        {
+            "metrics": [
+                {
+                    "name": "tick",
+                    "provider": {"simdeploy": {"metric": "request_count", "of": "canary"}},
+                    "interval": "1s",
+                    "count": 3,
+                }
+            ]
+        }
+    )
+    env = simpy.Environment()
+    run = env.process(analysis_run(env, "run", [template], r, ROLES))
+    env.run(run)
+    assert [e.t for e in r.events if e.object == "run/tick"] == [0.0, 1.0, 2.0]
