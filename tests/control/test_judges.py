@@ -726,10 +726,10 @@ def test_an_interrupted_run_ends_at_once_and_measures_no_more() -> None:
 
 
 def test_a_kayenta_score_is_read_15_s_after_its_judgement_while_other_metrics_measure() -> None:
-    # A Kayenta judgement at 60 s (initialDelay) beside a threshold metric measured every 5 s
-    # from 0 to 95 s (count 20): the run passes 65, 70 s while the judgement is in progress,
-    # and the score is read only at 60 + 15 = 75 s (Argo's resumeDelay). v1 and v2 fail 2 of
-    # 100 alike: score 100, Successful.
+    # A Kayenta judgement at 60 s (initialDelay) beside a threshold metric measured every
+    # second from 0 to 99 s (count 100): the run passes 61 ... 74 s while the judgement is in
+    # progress, and the score is read only at 60 + 15 = 75 s (Argo's resumeDelay), not at 74 s
+    # a second early. v1 and v2 fail 2 of 100 alike: score 100, Successful.
     r = filled({"v1": (98, 2), "v2": (98, 2)}, seconds=120)
     template = AnalysisTemplate.model_validate(
         {
@@ -738,8 +738,8 @@ def test_a_kayenta_score_is_read_15_s_after_its_judgement_while_other_metrics_me
                 {
                     "name": "tick",
                     "provider": {"simdeploy": {"metric": "request_count", "of": "canary"}},
-                    "interval": "5s",
-                    "count": 20,
+                    "interval": "1s",
+                    "count": 100,
                 },
             ]
         }
@@ -751,7 +751,7 @@ def test_a_kayenta_score_is_read_15_s_after_its_judgement_while_other_metrics_me
     judged = [e.t for e in r.events if e.object == "run/judge"]
     assert judged == [60 + KAYENTA_RESUME_DELAY_S]
     ticks = [e.t for e in r.events if e.object == "run/tick"]
-    assert ticks == [5.0 * i for i in range(20)]
+    assert ticks == [float(i) for i in range(100)]
 
 
 def test_a_metric_measured_every_second() -> None:
