@@ -773,3 +773,30 @@ def test_a_metric_measured_every_second() -> None:
     run = env.process(analysis_run(env, "run", [template], r, ROLES))
     env.run(run)
     assert [e.t for e in r.events if e.object == "run/tick"] == [0.0, 1.0, 2.0]
+
+
+def test_a_threshold_metric_may_name_a_version() -> None:
+    # `of: v1` is no role, so it names the version: v1 serves 7 requests a second, v2 10; a
+    # 10 s window at 10 s holds 70 of v1's (request_count 70, success 70 >= 70).
+    r = filled({"v1": (7, 0), "v2": (10, 0)}, seconds=20)
+    template = AnalysisTemplate.model_validate(
+        {
+            "metrics": [
+                {
+                    "name": "load",
+                    "provider": {
+                        "simdeploy": {"metric": "request_count", "of": "v1", "window": "10s"}
+                    },
+                    "initialDelay": "10s",
+                    "successCondition": "result >= 70",
+                    "failureCondition": "result < 70",
+                }
+            ]
+        }
+    )
+    env = simpy.Environment()
+    run = env.process(analysis_run(env, "run", [template], r, ROLES))
+    env.run(run)
+    assert run.value.phase is Phase.SUCCESSFUL
+    [event] = [e for e in r.events if e.object == "run/load"]
+    assert (event.version, event.message) == ("v1", "request_count=70 → Successful")
