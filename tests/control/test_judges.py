@@ -800,3 +800,29 @@ def test_a_threshold_metric_may_name_a_version() -> None:
     assert run.value.phase is Phase.SUCCESSFUL
     [event] = [e for e in r.events if e.object == "run/load"]
     assert (event.version, event.message) == ("v1", "request_count=70 → Successful")
+
+
+def test_every_metric_due_at_an_instant_is_measured_before_the_run_is_assessed() -> None:
+    # A sequential judge and a threshold metric, both due at 60 s (initialDelay): 15 canary
+    # errors to none fail the judge (e-value 28.0 ≥ 20), yet the threshold metric listed after
+    # it is still measured at 60 s before the run ends Failed, as Argo measures every due
+    # metric in one reconcile and assesses the run after.
+    r = one_failing_second(15, 0)
+    template = AnalysisTemplate.model_validate(
+        {
+            "metrics": [
+                {"name": "judge", "provider": {"sequential": {}}, "initialDelay": "60s"},
+                {
+                    "name": "load",
+                    "provider": {"simdeploy": {"metric": "request_count", "of": "canary"}},
+                    "initialDelay": "60s",
+                },
+            ]
+        }
+    )
+    env = simpy.Environment()
+    run = env.process(analysis_run(env, "run", [template], r, ROLES))
+    env.run(run)
+    assert run.value.phase is Phase.FAILED
+    measured = [(e.t, e.object) for e in r.events if e.reason == "AnalysisMeasurement"]
+    assert measured == [(60.0, "run/judge"), (60.0, "run/load")]
