@@ -826,3 +826,35 @@ def test_every_metric_due_at_an_instant_is_measured_before_the_run_is_assessed()
     assert run.value.phase is Phase.FAILED
     measured = [(e.t, e.object) for e in r.events if e.reason == "AnalysisMeasurement"]
     assert measured == [(60.0, "run/judge"), (60.0, "run/load")]
+
+
+def test_a_threshold_metric_scales_its_value_and_needs_min_requests() -> None:
+    # v1 serves 7 requests a second: a 10 s window at 10 s holds 70. With scale 1000 the
+    # condition reads 70,000; with minRequests 71 the same window is no data (Inconclusive).
+    r = filled({"v1": (7, 0), "v2": (10, 0)}, seconds=20)
+
+    def measure(**query: Any) -> str:
+        provider = {"simdeploy": {"metric": "request_count", "of": "v1", "window": "10s"}}
+        provider["simdeploy"] |= query
+        template = AnalysisTemplate.model_validate(
+            {
+                "metrics": [
+                    {
+                        "name": "load",
+                        "provider": provider,
+                        "initialDelay": "10s",
+                        "successCondition": "result >= 70",
+                        "noData": "Inconclusive",
+                    }
+                ]
+            }
+        )
+        first = len(r.events)
+        env = simpy.Environment()
+        env.run(env.process(analysis_run(env, "run", [template], r, ROLES)))
+        [event] = [e for e in r.events[first:] if e.object == "run/load"]
+        return event.message
+
+    assert measure(scale=1000) == "request_count=7e+04 → Successful"
+    assert measure(minRequests=71) == "request_count=no data → Inconclusive"
+    assert measure(minRequests=70) == "request_count=70 → Successful"
