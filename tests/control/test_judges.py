@@ -372,19 +372,38 @@ def test_a_window_without_requests_is_an_e_value_of_1_without_warning() -> None:
 # --- one judge in an analysis run on a filled recorder --------------------------------------------
 
 
+def run_metrics(
+    r: rec.Recorder, *metrics: dict[str, Any], name: str = "run", roles: Any = ROLES
+) -> RunResult:
+    """An AnalysisRun ``name`` of ``metrics`` (template metrics as written), started at 0 on
+    ``r`` and run to its end: its result."""
+    template = AnalysisTemplate.model_validate({"metrics": list(metrics)})
+    env = simpy.Environment()
+    run = env.process(analysis_run(env, name, [template], r, roles))
+    env.run(run)
+    return run.value
+
+
 def run_judge(
     r: rec.Recorder, provider: dict[str, Any], name: str = "run", **metric: Any
 ) -> tuple[RunResult, list[rec.Event]]:
     """An AnalysisRun ``name`` of one metric, ``judge``, started at 0 on ``r``: its result
     and the measurement events it added."""
-    template = AnalysisTemplate.model_validate(
-        {"metrics": [{"name": "judge", "provider": provider, **metric}]}
-    )
-    env = simpy.Environment()
     first = len(r.events)
-    run = env.process(analysis_run(env, name, [template], r, ROLES))
-    env.run(run)
-    return run.value, [e for e in r.events[first:] if e.reason == "AnalysisMeasurement"]
+    result = run_metrics(r, {"name": "judge", "provider": provider, **metric}, name=name)
+    return result, [e for e in r.events[first:] if e.reason == "AnalysisMeasurement"]
+
+
+def threshold(
+    name: str,
+    of: str,
+    metric: str = "request_count",
+    query: dict[str, Any] | None = None,
+    **spec: Any,
+) -> dict[str, Any]:
+    """A template metric ``name`` of the simdeploy provider: ``metric`` of ``of``."""
+    provider = {"simdeploy": {"metric": metric, "of": of, **(query or {})}}
+    return {"name": name, "provider": provider, **spec}
 
 
 def kayenta_provider(**over: Any) -> dict[str, Any]:
@@ -667,23 +686,10 @@ def test_a_run_without_a_canary_role_records_no_version() -> None:
     # A blue/green analysis maps only preview and active: the run's own events name no
     # version ("" as every event without one), and the result carries the run's name.
     r = rec.Recorder(("v1", "v2"), 20.0, 1.0)
-    template = AnalysisTemplate.model_validate(
-        {
-            "metrics": [
-                {
-                    "name": "errors",
-                    "provider": {"simdeploy": {"metric": "request_count", "of": "preview"}},
-                    "successCondition": "result >= 1",
-                    "noData": "Inconclusive",
-                }
-            ]
-        }
-    )
-    env = simpy.Environment()
-    run = env.process(analysis_run(env, "pre", [template], r, {"preview": "v2", "active": "v1"}))
-    env.run(run)
-    assert run.value.name == "pre"
-    assert run.value.phase is Phase.INCONCLUSIVE  # no requests: noData Inconclusive
+    errors = threshold("errors", "preview", successCondition="result >= 1", noData="Inconclusive")
+    result = run_metrics(r, errors, name="pre", roles={"preview": "v2", "active": "v1"})
+    assert result.name == "pre"
+    assert result.phase is Phase.INCONCLUSIVE  # no requests: noData Inconclusive
     own = [(e.reason, e.version) for e in r.events if e.object == "pre"]
     assert own == [("AnalysisRunStarted", ""), ("AnalysisRunInconclusive", "")]
 
@@ -694,19 +700,10 @@ def test_an_interrupted_run_ends_at_once_and_measures_no_more() -> None:
     # is Inconclusive, the limit 5 is not reached), then the run ends Successful at 25 s
     # (a terminated run with no failure) and measures nothing at 30.
     r = rec.Recorder(("v1", "v2"), 60.0, 1.0)
-    template = AnalysisTemplate.model_validate(
-        {
-            "metrics": [
-                {
-                    "name": "errors",
-                    "provider": {"simdeploy": {"metric": "error_rate", "of": "canary"}},
-                    "interval": "10s",
-                    "noData": "Inconclusive",
-                    "inconclusiveLimit": 5,
-                }
-            ]
-        }
+    errors = threshold(
+        "errors", "canary", "error_rate", interval="10s", noData="Inconclusive", inconclusiveLimit=5
     )
+    template = AnalysisTemplate.model_validate({"metrics": [errors]})
     env = simpy.Environment()
     run = env.process(analysis_run(env, "bg", [template], r, ROLES))
 
@@ -731,23 +728,9 @@ def test_a_kayenta_score_is_read_15_s_after_its_judgement_while_other_metrics_me
     # progress, and the score is read only at 60 + 15 = 75 s (Argo's resumeDelay), not at 74 s
     # a second early. v1 and v2 fail 2 of 100 alike: score 100, Successful.
     r = filled({"v1": (98, 2), "v2": (98, 2)}, seconds=120)
-    template = AnalysisTemplate.model_validate(
-        {
-            "metrics": [
-                {"name": "judge", "provider": kayenta_provider(), "initialDelay": "60s"},
-                {
-                    "name": "tick",
-                    "provider": {"simdeploy": {"metric": "request_count", "of": "canary"}},
-                    "interval": "1s",
-                    "count": 100,
-                },
-            ]
-        }
-    )
-    env = simpy.Environment()
-    run = env.process(analysis_run(env, "run", [template], r, ROLES))
-    env.run(run)
-    assert run.value.phase is Phase.SUCCESSFUL
+    judge = {"name": "judge", "provider": kayenta_provider(), "initialDelay": "60s"}
+    tick = threshold("tick", "canary", interval="1s", count=100)
+    assert run_metrics(r, judge, tick).phase is Phase.SUCCESSFUL
     judged = [e.t for e in r.events if e.object == "run/judge"]
     assert judged == [60 + KAYENTA_RESUME_DELAY_S]
     ticks = [e.t for e in r.events if e.object == "run/tick"]
@@ -757,21 +740,7 @@ def test_a_kayenta_score_is_read_15_s_after_its_judgement_while_other_metrics_me
 def test_a_metric_measured_every_second() -> None:
     # interval 1s, count 3: measured at 0, 1 and 2 s; each wait of exactly 1 s is waited.
     r = filled({"v1": (10, 0), "v2": (10, 0)}, seconds=10)
-    template = AnalysisTemplate.model_validate(
-        {
-            "metrics": [
-                {
-                    "name": "tick",
-                    "provider": {"simdeploy": {"metric": "request_count", "of": "canary"}},
-                    "interval": "1s",
-                    "count": 3,
-                }
-            ]
-        }
-    )
-    env = simpy.Environment()
-    run = env.process(analysis_run(env, "run", [template], r, ROLES))
-    env.run(run)
+    run_metrics(r, threshold("tick", "canary", interval="1s", count=3))
     assert [e.t for e in r.events if e.object == "run/tick"] == [0.0, 1.0, 2.0]
 
 
@@ -779,25 +748,15 @@ def test_a_threshold_metric_may_name_a_version() -> None:
     # `of: v1` is no role, so it names the version: v1 serves 7 requests a second, v2 10; a
     # 10 s window at 10 s holds 70 of v1's (request_count 70, success 70 >= 70).
     r = filled({"v1": (7, 0), "v2": (10, 0)}, seconds=20)
-    template = AnalysisTemplate.model_validate(
-        {
-            "metrics": [
-                {
-                    "name": "load",
-                    "provider": {
-                        "simdeploy": {"metric": "request_count", "of": "v1", "window": "10s"}
-                    },
-                    "initialDelay": "10s",
-                    "successCondition": "result >= 70",
-                    "failureCondition": "result < 70",
-                }
-            ]
-        }
+    load = threshold(
+        "load",
+        "v1",
+        query={"window": "10s"},
+        initialDelay="10s",
+        successCondition="result >= 70",
+        failureCondition="result < 70",
     )
-    env = simpy.Environment()
-    run = env.process(analysis_run(env, "run", [template], r, ROLES))
-    env.run(run)
-    assert run.value.phase is Phase.SUCCESSFUL
+    assert run_metrics(r, load).phase is Phase.SUCCESSFUL
     [event] = [e for e in r.events if e.object == "run/load"]
     assert (event.version, event.message) == ("v1", "request_count=70 → Successful")
 
@@ -808,22 +767,9 @@ def test_every_metric_due_at_an_instant_is_measured_before_the_run_is_assessed()
     # it is still measured at 60 s before the run ends Failed, as Argo measures every due
     # metric in one reconcile and assesses the run after.
     r = one_failing_second(15, 0)
-    template = AnalysisTemplate.model_validate(
-        {
-            "metrics": [
-                {"name": "judge", "provider": {"sequential": {}}, "initialDelay": "60s"},
-                {
-                    "name": "load",
-                    "provider": {"simdeploy": {"metric": "request_count", "of": "canary"}},
-                    "initialDelay": "60s",
-                },
-            ]
-        }
-    )
-    env = simpy.Environment()
-    run = env.process(analysis_run(env, "run", [template], r, ROLES))
-    env.run(run)
-    assert run.value.phase is Phase.FAILED
+    judge = {"name": "judge", "provider": {"sequential": {}}, "initialDelay": "60s"}
+    load = threshold("load", "canary", initialDelay="60s")
+    assert run_metrics(r, judge, load).phase is Phase.FAILED
     measured = [(e.t, e.object) for e in r.events if e.reason == "AnalysisMeasurement"]
     assert measured == [(60.0, "run/judge"), (60.0, "run/load")]
 
@@ -834,24 +780,16 @@ def test_a_threshold_metric_scales_its_value_and_needs_min_requests() -> None:
     r = filled({"v1": (7, 0), "v2": (10, 0)}, seconds=20)
 
     def measure(**query: Any) -> str:
-        provider = {"simdeploy": {"metric": "request_count", "of": "v1", "window": "10s"}}
-        provider["simdeploy"] |= query
-        template = AnalysisTemplate.model_validate(
-            {
-                "metrics": [
-                    {
-                        "name": "load",
-                        "provider": provider,
-                        "initialDelay": "10s",
-                        "successCondition": "result >= 70",
-                        "noData": "Inconclusive",
-                    }
-                ]
-            }
+        load = threshold(
+            "load",
+            "v1",
+            query={"window": "10s", **query},
+            initialDelay="10s",
+            successCondition="result >= 70",
+            noData="Inconclusive",
         )
         first = len(r.events)
-        env = simpy.Environment()
-        env.run(env.process(analysis_run(env, "run", [template], r, ROLES)))
+        run_metrics(r, load)
         [event] = [e for e in r.events[first:] if e.object == "run/load"]
         return event.message
 
