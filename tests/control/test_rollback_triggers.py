@@ -152,3 +152,11 @@ def test_a_rollback_without_delay_interrupts_before_anything_else_due_then() -> 
     env.process(other())
     env.run(until=6)
     assert order == ["other 1"]
+
+
+def test_a_kubernetes_deploy_is_logged_when_it_starts_with_its_strategy() -> None:
+    r = simulate(scenario(plan=[{"at": "10s", "action": "deploy", "version": "v2"}]))
+    started = r.events[r.events.reason == "DeploymentStarted"]
+    assert started[["t", "object", "version", "message"]].values.tolist() == [
+        [10.0, "deployment", "v2", "RollingUpdate(maxSurge=1, maxUnavailable=0)"]
+    ]
