@@ -227,10 +227,16 @@ class Deployment:
 
     def set_template(self, version: str, strategy: Strategy | None = None) -> None:
         """A template change (a deploy, or ``rollout undo`` back to an old version)."""
+        if version == self.template:
+            if strategy is not None and strategy != self.strategy:
+                # Any spec change re-queues the Deployment (updateDeployment): a new
+                # strategy for the same template takes effect at once, not at the next
+                # pod or replica set change.
+                self.strategy = strategy
+                self.wake()
+            return
         if strategy is not None:
             self.strategy = strategy
-        if version == self.template:
-            return
         self.template = version
         existing = self.new_rs()
         if existing is not None:

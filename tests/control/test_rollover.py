@@ -222,3 +222,52 @@ def test_recreate_undo_does_not_wait_for_the_new_replica_sets_own_terminating_po
     gone = ev[(ev.reason == "Deleted") & (ev.version == "v1")].t
     assert gone.min() == 13.0
     assert r.record["outcome"] == "rolled_back"
+
+
+RECREATE = {"type": "Recreate", "rollingUpdate": None}
+
+
+def test_a_new_strategy_for_the_same_template_takes_effect_at_once() -> None:
+    # A spec change re-queues the Deployment (updateDeployment): v2 rolls from 10 s; at 12 s
+    # its strategy becomes Recreate (same template), which scales v1 to 0 at once.
+    r = simulate(
+        scenario(
+            plan=[
+                {"at": "10s", "action": "deploy", "version": "v2"},
+                {"at": "12s", "action": "deploy", "version": "v2", "strategy": RECREATE},
+            ]
+        )
+    )
+    ev = r.events
+    to_zero = ev[ev.message.str.startswith("scaled down") & (ev.version == "v1")]
+    assert to_zero[["t", "message"]].values.tolist()[0] == [
+        12.0,
+        "scaled down from 4 to 0 (recreate: old replica sets to 0)",
+    ]
+
+
+def test_recreate_waits_for_a_deleted_replica_set_whose_name_is_reused() -> None:
+    # revisionHistoryLimit 0: the rollout to v2 completes at ~26.8 s and deletes app-v1, whose
+    # last pod (slow requests: 1.5 s on average) drains until ~35.9 s. A rollout back to v1 at
+    # 27 s creates a new app-v1; at 27.1 s it becomes Recreate: v2's pods are gone at 30.1 s,
+    # but the deleted app-v1's pod is an old pod too, so the new app-v1 grows only after it.
+    r = simulate(
+        scenario(
+            service={"revisionHistoryLimit": 0},
+            traffic={"rate": 20},
+            versions={"v1": {"serviceTime": {"dist": "exponential", "mean": "1.5s"}}},
+            plan=[
+                {"at": "10s", "action": "deploy", "version": "v2"},
+                {"at": "27s", "action": "deploy", "version": "v1"},
+                {"at": "27.1s", "action": "deploy", "version": "v1", "strategy": RECREATE},
+            ],
+        )
+    )
+    ev = r.events
+    (deleted_at,) = ev[ev.reason == "ReplicaSetDeleted"].t.iloc[:1]
+    assert deleted_at < 27
+    v2_gone = ev[(ev.reason == "Deleted") & (ev.version == "v2")].t.max()
+    old_v1_gone = ev[(ev.reason == "Deleted") & (ev.object == "app-v1-4")].t.max()
+    assert v2_gone == pytest.approx(30.1) and old_v1_gone > v2_gone + 1
+    grown = ev[ev.message.str.contains("recreate: new replica set to full size")]
+    assert grown.t.tolist() == [old_v1_gone]
