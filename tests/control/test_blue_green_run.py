@@ -1,0 +1,146 @@
+"""The Argo blue/green rollout process (control/strategies/blue_green.py), event by event.
+
+Small scenarios (tests/conftest.py: 4 replicas, v2 deployed at 10 s, green ready at about
+14.4 s); the analysis templates count the requests of a role over 5 s, so which version each
+role names shows in the measurement's event.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from simdeploy.run.result import Result
+from tests.control.test_argo_upstream_semantics import events, run
+
+DELAY = 1.0  # base_dict's endpointPropagationDelay
+ROLES = ("stable", "active", "preview", "canary")
+
+
+def requests_of(role: str, **metric: Any) -> dict[str, Any]:
+    """A metric named ``role``: at least one request of ``role`` over 5 s, 5 s in."""
+    return {
+        "name": role,
+        "provider": {"simdeploy": {"metric": "request_count", "of": role, "window": "5s"}},
+        "initialDelay": "5s",
+        "successCondition": "result >= 1",
+        **metric,
+    }
+
+
+def blue_green(pre: str | None = None, post: str | None = None, **spec: Any) -> dict[str, Any]:
+    for key, name in (("prePromotionAnalysis", pre), ("postPromotionAnalysis", post)):
+        if name is not None:
+            spec[key] = {"templates": [{"templateName": name}]}
+    return {"blueGreen": spec}
+
+
+def rows(r: Result, *reasons: str) -> list[list[Any]]:
+    ev = r.events[r.events.reason.isin(reasons)]
+    return ev[["t", "reason", "object", "version", "message"]].values.tolist()
+
+
+def test_a_blue_green_deploy_is_logged_when_it_starts() -> None:
+    r = run(blue_green(), simulation={"duration": "30s"})
+    assert rows(r, "DeploymentStarted") == [
+        [10.0, "DeploymentStarted", "rollout", "v2", "BlueGreen"]
+    ]
+
+
+def test_each_role_names_its_version_before_the_switch() -> None:
+    # Before the switch stable and active are blue (v1, user traffic), preview and canary
+    # green (v2, only the preview's smoke tests): every metric sees requests and passes.
+    templates = {"roles": {"metrics": [requests_of(role) for role in ROLES]}}
+    r = run(
+        blue_green(pre="roles", previewTraffic=5),
+        analysisTemplates=templates,
+        simulation={"duration": "30s"},
+    )
+    measured = r.events[r.events.reason == "AnalysisMeasurement"]
+    assert dict(zip(measured.object, measured.version, strict=True)) == {
+        "pre-promotion/stable": "v1",
+        "pre-promotion/active": "v1",
+        "pre-promotion/preview": "v2",
+        "pre-promotion/canary": "v2",
+    }
+    assert measured.message.str.endswith("→ Successful").all()
+    (t_run,) = events(r, "AnalysisRunSuccessful").t
+    assert rows(r, "AnalysisRunSuccessful") == [
+        [t_run, "AnalysisRunSuccessful", "pre-promotion", "v2", ""]
+    ]
+    assert r.record["outcome"] == "completed"
+
+
+def test_an_inconclusive_pre_promotion_analysis_pauses_until_promote() -> None:
+    # Neither condition holds: Inconclusive. Argo pauses (InconclusiveAnalysis) and a
+    # promote resumes; the switch then follows at once (green is ready).
+    neither = requests_of("active", successCondition="result < 0", failureCondition="result < 0")
+    r = run(
+        blue_green(pre="neither"),
+        {"at": "40s", "action": "promote"},
+        analysisTemplates={"neither": {"metrics": [neither]}},
+        simulation={"duration": "60s"},
+    )
+    (t_run,) = events(r, "AnalysisRunInconclusive").t
+    assert rows(r, "RolloutPaused") == [
+        [t_run, "RolloutPaused", "rollout", "v2", "InconclusiveAnalysis"]
+    ]
+    assert events(r, "ActiveServiceSwitched").t.tolist() == [40.0]
+    assert r.record["outcome"] == "completed"
+
+
+def test_a_failed_pre_promotion_analysis_requests_the_rollback_with_its_message() -> None:
+    failing = requests_of("active", successCondition="result < 0")
+    r = run(
+        blue_green(pre="failing"),
+        analysisTemplates={"failing": {"metrics": [failing]}},
+        simulation={"duration": "40s"},
+    )
+    (t_run,) = events(r, "AnalysisRunFailed").t
+    message = 'Metric "active" assessed Failed due to failed (1) > failureLimit (0)'
+    assert rows(r, "RollbackRequested") == [
+        [t_run, "RollbackRequested", "deployment", "v2", f"AnalysisFailed: {message}"]
+    ]
+    assert r.record["outcome"] == "rolled_back"
+
+
+def test_the_smoke_tests_stop_at_the_switch() -> None:
+    # previewTraffic sends synthetic requests to green during the 10 s pause, until the
+    # active selector switches; the post-promotion analysis keeps the rollout running 15 s
+    # longer without them.
+    templates = {"wait": {"metrics": [requests_of("active", initialDelay="15s")]}}
+    r = run(
+        blue_green(post="wait", previewTraffic=20, autoPromotionSeconds=10),
+        analysisTemplates=templates,
+        simulation={"duration": "50s"},
+    )
+    (switched,) = events(r, "ActiveServiceSwitched").t
+    (completed,) = events(r, "RolloutCompleted").t
+    assert completed > switched + 15
+    tl = r.timeline
+    assert tl[tl.t < switched - 1].synthetic.sum() > 0
+    assert tl[tl.t >= switched + 1].synthetic.sum() == 0
+
+
+def test_the_switch_waits_for_green_to_be_available_for_min_ready_seconds() -> None:
+    r = run(blue_green(), service={"minReadySeconds": 5}, simulation={"duration": "40s"})
+    last_ready = events(r, "Ready").query("version == 'v2'").t.max()
+    (switched,) = events(r, "ActiveServiceSwitched").t
+    assert switched == pytest.approx(last_ready + 5)
+
+
+def test_users_answered_by_blue_after_green_count_as_flipped() -> None:
+    # Blue answers slowly (0.5 s on average): after the switch some users get green's answer
+    # before blue's last one, and the rollout (still running its post-promotion analysis)
+    # counts them as having gone back and forth.
+    templates = {"wait": {"metrics": [requests_of("active", initialDelay="10s")]}}
+    r = run(
+        blue_green(post="wait"),
+        analysisTemplates=templates,
+        traffic={"rate": 20, "users": 10},
+        versions={"v1": {"serviceTime": {"dist": "exponential", "mean": "0.5s"}}},
+        simulation={"duration": "40s"},
+    )
+    assert r.record["outcome"] == "completed"
+    assert r.record["users_flipped"] > 0
