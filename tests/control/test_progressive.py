@@ -702,6 +702,11 @@ def test_shadow_of_a_buggy_release_never_reaches_users() -> None:
     assert rec["outcome"] == "rolled_back"
     assert events(r, "RollbackRequested").iloc[0].message.startswith("ShadowMismatch")
     assert tl["pods[v2]"].iloc[-1] == 0
+    scaled = events(r, "ScalingReplicaSet")
+    assert scaled[scaled.object == "app-shadow-v2"].message.tolist() == [
+        "scaled up from 0 to 4 (shadow deployment)",
+        "scaled down from 4 to 0 (shadow torn down)",
+    ]
 
 
 @pytest.mark.parametrize(
