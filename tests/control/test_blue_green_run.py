@@ -118,6 +118,21 @@ def test_the_smoke_tests_stop_at_the_switch() -> None:
     (switched,) = events(r, "ActiveServiceSwitched").t
     (completed,) = events(r, "RolloutCompleted").t
     assert completed > switched + 15
+    assert rows(r, "ScalingReplicaSet")[0] == [
+        10.0,
+        "ScalingReplicaSet",
+        "app-v2",
+        "v2",
+        "scaled up from 0 to 4 (preview)",
+    ]
+    (paused,) = rows(r, "RolloutPaused")
+    assert paused == [
+        pytest.approx(switched - 10),
+        "RolloutPaused",
+        "rollout",
+        "v2",
+        "autoPromotionSeconds 10",
+    ]
     tl = r.timeline
     assert tl[tl.t < switched - 1].synthetic.sum() > 0
     assert tl[tl.t >= switched + 1].synthetic.sum() == 0
@@ -144,3 +159,39 @@ def test_users_answered_by_blue_after_green_count_as_flipped() -> None:
     )
     assert r.record["outcome"] == "completed"
     assert r.record["users_flipped"] > 0
+
+
+def test_one_smoke_test_a_second_is_sent() -> None:
+    r = run(blue_green(previewTraffic=1, autoPromotionSeconds=20), simulation={"duration": "40s"})
+    assert r.timeline.synthetic.sum() > 5
+
+
+def test_the_smoke_tests_are_spread_over_the_previews_pods() -> None:
+    # 600 smoke tests a second: one pod (8 workers, 20 ms each: 400 a second) would fall
+    # behind; the four preview pods answer them as they come (about 600 × 9 s measured).
+    answered = {
+        "name": "answered",
+        "provider": {"simdeploy": {"metric": "request_count", "of": "preview", "window": "10s"}},
+        "initialDelay": "15s",
+        "successCondition": "result >= 5000",
+    }
+    r = run(
+        blue_green(pre="smoke", previewTraffic=600),
+        analysisTemplates={"smoke": {"metrics": [answered]}},
+        simulation={"duration": "40s"},
+    )
+    assert events(r, "AnalysisMeasurement").message.str.endswith("→ Successful").all()
+    assert r.record["outcome"] == "completed"
+
+
+def test_a_manual_pause_is_logged_and_ends_on_promote() -> None:
+    r = run(
+        blue_green(autoPromotionEnabled=False),
+        {"at": "30s", "action": "promote"},
+        simulation={"duration": "40s"},
+    )
+    last_ready = events(r, "Ready").query("version == 'v2'").t.max()
+    assert rows(r, "RolloutPaused") == [
+        [last_ready, "RolloutPaused", "rollout", "v2", "BlueGreenPause"]
+    ]
+    assert events(r, "ActiveServiceSwitched").t.tolist() == [30.0]
