@@ -14,8 +14,9 @@ from typing import Any
 
 import pandas as pd
 import pytest
+import yaml
 
-from simdeploy import load_scenario, simulate
+from simdeploy import Scenario, load_scenario, simulate
 from simdeploy.experiments.compare import variants_of
 from simdeploy.run.result import Result
 from tests.conftest import SCENARIOS, scenario
@@ -235,3 +236,30 @@ def test_blue_green_undo_after_promotion_scales_green_down_after_scale_down_dela
     down = r.scaling[(r.scaling.replica_set == "app-v2") & (r.scaling.spec == 0)]
     # Switched back at 40 s; routed after the propagation delay; then 60 s.
     assert float(down.t.iloc[0]) == pytest.approx(40.0 + DELAY + 60.0)
+
+
+def test_a_stepped_abort_in_max_traffic_weight_units_is_the_same_abort() -> None:
+    # maxTrafficWeight 1000 with every setWeight ×10 is the same rollout: the abort's
+    # expected and desired weights are computed in those units (trafficrouting.go), so every
+    # router write is the 100-unit one ×10, and the run is request for request the same.
+    data = yaml.safe_load((SCENARIOS / "canary-dynamic-stable-scale.yaml").read_text())
+    del data["compare"]
+    plain = simulate(Scenario.parse(data))
+    canary = data["plan"][0]["strategy"]["canary"]
+    canary["maxTrafficWeight"] = 1000
+    for step in canary["steps"]:
+        if "setWeight" in step:
+            step["setWeight"] *= 10
+    scaled = simulate(Scenario.parse(data))
+
+    def writes(r: Result) -> list[tuple[float, int]]:
+        ev = events(r, "RoutingChanged")
+        ev = ev[ev.message.str.contains("app-v2=")]
+        return [
+            (t, int(m.split("app-v2=")[1].split(",")[0]))
+            for t, m in zip(ev.t, ev.message, strict=True)
+        ]
+
+    assert [(t, w * 10) for t, w in writes(plain)] == writes(scaled)
+    assert events(plain, "RollbackRequested").t.tolist() == [180.0]
+    assert scaled.record == plain.record
