@@ -185,3 +185,24 @@ def test_default_limit_keeps_every_revision_of_a_short_history() -> None:
     )
     r = simulate(sc)
     assert "ReplicaSetDeleted" not in set(r.events.reason)
+
+
+def test_a_scale_up_between_equal_replica_sets_grows_the_newer_one() -> None:
+    """ReplicaSetsBySizeNewer: 4 replicas, maxSurge 0, maxUnavailable 2 → old 2 and new 2 (not
+    ready, stuck). Scaled to 5 there is 1 to add: both round(2 × 5 / 4) − 2 = +1, and the tie
+    goes to the newer one. The new version is named ``a2`` so that its replica set's name sorts
+    before the old one's: only the creation time can pick it."""
+    sc = scenario(
+        service={"strategy": {"rollingUpdate": {"maxSurge": 0, "maxUnavailable": 2}}},
+        versions={"a2": {"warmup": "60s"}},
+        plan=[
+            {"at": "10s", "action": "deploy", "version": "a2"},
+            {"at": "30s", "action": "scale", "replicas": 5},
+        ],
+        simulation={"duration": "40s"},
+    )
+    r = simulate(sc)
+    assert scaled(r.events, 10.0) == [("app-v1", "from 4 to 2"), ("app-a2", "from 0 to 2")]
+    assert scaled(r.events, 30.0)[0] == ("app-a2", "from 2 to 3")
+    at_30 = r.events[(r.events.reason == "ScalingReplicaSet") & (r.events.t == 30.0)]
+    assert at_30.message.iloc[0] == "scaled up from 2 to 3 (proportional scaling to 5 replicas)"
