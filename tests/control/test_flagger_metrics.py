@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from simdeploy.control.analysis import query
 from simdeploy.control.strategies.flagger import metric_value
 from simdeploy.spec.progressive import FlaggerMetric
 from simdeploy.world import recorder as rec
@@ -48,6 +49,10 @@ def test_the_success_rate_is_in_percent_over_the_interval() -> None:
 
 def test_the_request_duration_is_the_p99_in_milliseconds() -> None:
     assert value(name="request-duration", interval="30s") == pytest.approx(250, rel=0.01)
+    # Exactly the recorder's p99 (its bins are within 1%), times 1000.
+    p99_s = query(recorder(), "v2", "latency_p99", NOW, 30.0, 1)
+    assert p99_s is not None
+    assert value(name="request-duration", interval="30s") == 1000.0 * p99_s
     assert value("v1", name="request-duration", interval="30s") == pytest.approx(100, rel=0.01)
     # 300 requests in the last 30 s: fewer than minRequests is no data.
     assert value(name="request-duration", interval="30s", minRequests=300) is not None
