@@ -206,3 +206,28 @@ def test_a_scale_up_between_equal_replica_sets_grows_the_newer_one() -> None:
     assert scaled(r.events, 30.0)[0] == ("app-a2", "from 2 to 3")
     at_30 = r.events[(r.events.reason == "ScalingReplicaSet") & (r.events.t == 30.0)]
     assert at_30.message.iloc[0] == "scaled up from 2 to 3 (proportional scaling to 5 replicas)"
+
+
+def test_a_scaling_event_shares_by_the_max_replicas_annotation_not_the_pod_count() -> None:
+    """getReplicaSetFraction divides by the max-replicas annotation (10 + maxSurge 3 = 13)
+    even when the two active replica sets hold fewer pods: at 44 s the new one has 10 and the
+    old one 2 (12 pods). Scaled to 13 (allowed 16, 4 to add): new round(10 × 16 / 13) − 10 =
+    +2, old round(2 × 16 / 13) − 2 = round(2.46) − 2 = 0, the 2 left to the largest: new 14,
+    then the rollout caps it at 13. Dividing by the 12 pods would give old round(2.67) = 3."""
+    sc = scenario(
+        service={
+            "replicas": 10,
+            "strategy": {"rollingUpdate": {"maxSurge": 3, "maxUnavailable": 2}},
+            "pod": {"startupDelay": {"dist": "uniform", "low": "1s", "high": "20s"}},
+        },
+        plan=[
+            {"at": "10s", "action": "deploy", "version": "v2"},
+            {"at": "44s", "action": "scale", "replicas": 13},
+        ],
+        simulation={"duration": "90s"},
+    )
+    r = simulate(sc)
+    before = r.events[(r.events.reason == "ScalingReplicaSet") & (r.events.t < 44)]
+    assert before.message.iloc[-1].startswith("scaled down from 3 to 2")  # old 2, new 10
+    assert scaled(r.events, 44.0) == [("app-v2", "from 10 to 14"), ("app-v2", "from 14 to 13")]
+    assert r.record["outcome"] == "completed"
