@@ -127,6 +127,37 @@ def test_dynamic_stable_scale_explicit_delay_keeps_the_canary_until_the_deadline
     assert r.record["errors"] == 0
 
 
+def test_dynamic_stable_scale_abort_holds_the_canary_weight_until_stable_carries_the_rung() -> None:
+    # trafficrouting.go calculateDesiredWeightOnAbortOrStableRollback with the router's current
+    # weight: while stable is still scaling up to the stepped-down rung, the canary keeps its
+    # weight; it moves to the rung only once stable can carry it (no weights in between).
+    # 4 replicas, steps [25, 75], aborted at 75: stable 1 pod, canary ceil(4*75/100) = 3.
+    # Ladder: pods still serving = max(4 - 1, 3) = 3; 75 needs 3 (not < 3), 25 needs 1 < 3, so
+    # desired = 25 and stable is sized ceil(4*75/100) = 3 pods. Pods start in 1-20 s, so the two
+    # new stable pods become ready one after the other. With 2 ready: stable share
+    # floor(100*2/4) = 50 < 100 - 25 → hold at 75 (no write; "no weight recorded" would give
+    # max(expected 100 - 50, 25) = 50). With 3 ready: 75 >= 75 → min(25, 75) = 25, canary to
+    # ceil(4*25/100) = 1 pod. The ladder is then 0: min(expected 100 - 100, 25) = 0 once stable
+    # is whole (4), and the canary goes.
+    r = run(
+        routed({"setWeight": 25}, {"setWeight": 75}, {"pause": {}}, dynamicStableScale=True),
+        {"at": "60s", "action": "rollback"},
+        service={"pod": {"startupDelay": {"dist": "uniform", "low": "1s", "high": "20s"}}},
+        simulation={"duration": "120s"},
+    )
+    aborted = float(events(r, "RolloutAborted").t.iloc[0])
+    tl = r.timeline[r.timeline.t >= aborted]
+    # The case under test happened: stable had exactly 2 ready pods for a while after the abort.
+    assert (tl["ready[v1]"] == 2).any()
+    assert router_weights(r, aborted) == [25, 0]
+    assert specs(r, "app-v1", aborted) == [3, 4]
+    assert specs(r, "app-v2", aborted) == [1, 0]
+    # Meanwhile the router still sent 75% to the canary (3 ready pods serve it).
+    two = tl[tl["ready[v1]"] == 2]
+    assert two["requests[v2]"].sum() > 0.6 * two["requests"].sum()
+    assert r.record["errors"] == 0
+
+
 # --- replicaProgressThreshold -----------------------------------------------------------------
 
 
