@@ -195,3 +195,37 @@ def test_a_manual_pause_is_logged_and_ends_on_promote() -> None:
         [last_ready, "RolloutPaused", "rollout", "v2", "BlueGreenPause"]
     ]
     assert events(r, "ActiveServiceSwitched").t.tolist() == [30.0]
+
+
+def test_the_preview_is_scaled_to_full_after_the_pause() -> None:
+    # previewReplicaCount 1: one pod until the pause (5 s after it is ready) ends, then
+    # green is scaled to the full 4 before the switch.
+    r = run(
+        blue_green(previewReplicaCount=1, autoPromotionSeconds=5), simulation={"duration": "40s"}
+    )
+    (paused,) = events(r, "RolloutPaused").t
+    scaled = [row[4] for row in rows(r, "ScalingReplicaSet") if row[2] == "app-v2"]
+    assert scaled == [
+        "scaled up from 0 to 1 (preview)",
+        "scaled up from 1 to 4 (scale preview to full before the switch)",
+    ]
+    full = r.events[r.events.message.str.contains("to full")]
+    assert full.t.tolist() == [pytest.approx(paused + 5)]
+
+
+def test_the_scale_up_waits_for_the_preview_pods_to_be_available_after_the_pause() -> None:
+    # calculateScaleUpPreviewCheckPoint passes only with exactly previewReplicaCount pods
+    # available once the pause is over. Green's pods turn unready 5 s after they start, before
+    # the 10 s pause ends: the checkpoint never passes and green stays at its 2 preview pods.
+    r = run(
+        blue_green(previewReplicaCount=2, autoPromotionSeconds=10),
+        versions={"v2": {"unhealthyAfter": "5s"}},
+        simulation={"duration": "40s"},
+    )
+    assert len(events(r, "RolloutPaused")) == 1
+    assert specs_of_green(r) == [2]
+    assert "ActiveServiceSwitched" not in set(r.events.reason)
+
+
+def specs_of_green(r: Result) -> list[int]:
+    return [int(n) for n in r.scaling[r.scaling.replica_set == "app-v2"].spec]
