@@ -194,7 +194,9 @@ def test_a_manual_pause_is_logged_and_ends_on_promote() -> None:
     assert rows(r, "RolloutPaused") == [
         [last_ready, "RolloutPaused", "rollout", "v2", "BlueGreenPause"]
     ]
-    assert events(r, "ActiveServiceSwitched").t.tolist() == [30.0]
+    assert rows(r, "ActiveServiceSwitched") == [
+        [30.0, "ActiveServiceSwitched", "rollout", "v2", "active selector → app-v2"]
+    ]
 
 
 def test_the_preview_is_scaled_to_full_after_the_pause() -> None:
