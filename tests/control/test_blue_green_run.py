@@ -231,3 +231,74 @@ def test_the_scale_up_waits_for_the_preview_pods_to_be_available_after_the_pause
 
 def specs_of_green(r: Result) -> list[int]:
     return [int(n) for n in r.scaling[r.scaling.replica_set == "app-v2"].spec]
+
+
+FAILING = {"failing": {"metrics": [requests_of("active", successCondition="result < 0")]}}
+
+
+def test_an_abort_before_the_switch_scales_the_preview_down_after_its_delay() -> None:
+    # Pre-promotion analysis fails at t: users never left blue; the preview goes after
+    # abortScaleDownDelaySeconds (30 s by default).
+    r = run(blue_green(pre="failing"), analysisTemplates=FAILING, simulation={"duration": "60s"})
+    (t,) = events(r, "AnalysisRunFailed").t
+    assert rows(r, "RolloutAborted", "RollbackCompleted", "PreviewKept") == [
+        [t, "RolloutAborted", "rollout", "v2", "aborted before promotion (AnalysisFailed)"],
+        [t, "RollbackCompleted", "rollout", "v2", "rolled_back"],
+    ]
+    assert rows(r, "ScalingReplicaSet")[-1] == [
+        pytest.approx(t + 30),
+        "ScalingReplicaSet",
+        "app-v2",
+        "v2",
+        "scaled down from 4 to 0 (abortScaleDownDelaySeconds passed)",
+    ]
+
+
+def test_a_failed_post_promotion_analysis_switches_back_while_blue_is_up() -> None:
+    # Switched at s, analysed 1 s (propagation) + 5 s later, failed at t: the selector goes
+    # back to blue (routed 1 s later, when the rollback is complete); green, aborted, goes
+    # abortScaleDownDelaySeconds (30 s) after that.
+    r = run(blue_green(post="failing"), analysisTemplates=FAILING, simulation={"duration": "60s"})
+    (s,) = events(r, "ActiveServiceSwitched").t
+    (t,) = events(r, "AnalysisRunFailed").t
+    assert t == pytest.approx(s + DELAY + 5)
+    assert rows(r, "RolloutUndo", "RollbackCompleted") == [
+        [t, "RolloutUndo", "rollout", "v1", "switch the active selector back: blue is still up"],
+        [pytest.approx(t + DELAY), "RollbackCompleted", "rollout", "v2", "rolled_back"],
+    ]
+    assert rows(r, "RoutingChanged")[-1][3:] == ["", "service: app-v1"]
+    assert rows(r, "ScalingReplicaSet")[-1] == [
+        pytest.approx(t + DELAY + 30),
+        "ScalingReplicaSet",
+        "app-v2",
+        "v2",
+        "scaled down from 4 to 0 (rolled back)",
+    ]
+    assert r.record["rollback_time_s"] == pytest.approx(DELAY)
+
+
+def test_an_undo_after_blue_was_scaled_down_redeploys_blue_first() -> None:
+    # Completed at c (the switch + 1 s); blue goes scaleDownDelaySeconds (10 s) later. The
+    # undo at 40 s redeploys blue, switches back once its 4 pods are available (+1 s to
+    # propagate), and green, now the old side, goes 10 s after that.
+    r = run(
+        blue_green(scaleDownDelaySeconds=10),
+        {"at": "40s", "action": "rollback"},
+        simulation={"duration": "90s"},
+    )
+    (c,) = events(r, "RolloutCompleted").t
+    blue_ready = events(r, "Ready").query("version == 'v1' and t > 40").t.max()
+    back = blue_ready + DELAY
+    assert rows(r, "ScalingReplicaSet")[1:] == [
+        [pytest.approx(c + 10), "ScalingReplicaSet", "app-v1", "v1",
+         "scaled down from 4 to 0 (scaleDownDelaySeconds passed)"],
+        [40.0, "ScalingReplicaSet", "app-v1", "v1", "scaled up from 0 to 4 (redeploy blue)"],
+        [pytest.approx(back + 10), "ScalingReplicaSet", "app-v2", "v2",
+         "scaled down from 4 to 0 (rolled back)"],
+    ]  # fmt: skip
+    assert rows(r, "RolloutUndo") == [
+        [40.0, "RolloutUndo", "rollout", "v1",
+         "blue was scaled down: full redeploy before switching back"]
+    ]  # fmt: skip
+    assert rows(r, "RollbackCompleted")[0][0] == pytest.approx(back)
+    assert r.record["rollback_time_s"] == pytest.approx(back - 40)
