@@ -262,6 +262,7 @@ def test_a_failed_post_promotion_analysis_switches_back_while_blue_is_up() -> No
     (s,) = events(r, "ActiveServiceSwitched").t
     (t,) = events(r, "AnalysisRunFailed").t
     assert t == pytest.approx(s + DELAY + 5)
+    assert events(r, "AnalysisRunFailed").object.tolist() == ["post-promotion"]
     assert rows(r, "RolloutUndo", "RollbackCompleted") == [
         [t, "RolloutUndo", "rollout", "v1", "switch the active selector back: blue is still up"],
         [pytest.approx(t + DELAY), "RollbackCompleted", "rollout", "v2", "rolled_back"],
@@ -302,3 +303,21 @@ def test_an_undo_after_blue_was_scaled_down_redeploys_blue_first() -> None:
     ]  # fmt: skip
     assert rows(r, "RollbackCompleted")[0][0] == pytest.approx(back)
     assert r.record["rollback_time_s"] == pytest.approx(back - 40)
+
+
+def test_the_next_blue_green_deploy_takes_the_promoted_version_as_blue() -> None:
+    # v2 completes at about 15.4 s and is the Deployment's template: v3 deployed at 30 s
+    # replaces app-v2 (the new blue, already routed: no routing change), which goes
+    # scaleDownDelaySeconds (30 s) after v3's switch.
+    r = run(
+        blue_green(),
+        {"at": "30s", "action": "deploy", "version": "v3", "strategy": blue_green()},
+        versions={"v3": {"serviceTime": {"dist": "exponential", "mean": "20ms"}}},
+        simulation={"duration": "80s"},
+    )
+    routed = [row[4] for row in rows(r, "RoutingChanged")]
+    assert routed == ["service: app-v1", "service: app-v2", "service: app-v3"]
+    (_, v3_done) = events(r, "RolloutCompleted").t
+    down = [row for row in rows(r, "ScalingReplicaSet") if row[2] == "app-v2"][-1]
+    assert down[0] == pytest.approx(v3_done + 30)
+    assert down[4] == "scaled down from 4 to 0 (scaleDownDelaySeconds passed)"
