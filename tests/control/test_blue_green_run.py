@@ -321,3 +321,16 @@ def test_the_next_blue_green_deploy_takes_the_promoted_version_as_blue() -> None
     down = [row for row in rows(r, "ScalingReplicaSet") if row[2] == "app-v2"][-1]
     assert down[0] == pytest.approx(v3_done + 30)
     assert down[4] == "scaled down from 4 to 0 (scaleDownDelaySeconds passed)"
+
+
+def test_an_abort_with_abort_scale_down_delay_0_keeps_the_preview_up() -> None:
+    r = run(
+        blue_green(pre="failing", abortScaleDownDelaySeconds=0),
+        analysisTemplates=FAILING,
+        simulation={"duration": "60s"},
+    )
+    (t,) = events(r, "AnalysisRunFailed").t
+    assert rows(r, "PreviewKept") == [
+        [t, "PreviewKept", "rollout", "v2", "abortScaleDownDelaySeconds: 0, the preview stays up"]
+    ]
+    assert specs_of_green(r) == [4]
