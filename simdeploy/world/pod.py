@@ -149,6 +149,10 @@ class ReplicaSet:
     max_replicas_annotation: int | None = None
     #: Deleted (revision history cleanup); kept only until its last pod is gone.
     deleted: bool = False
+    #: Argo's ``scale-down-deadline`` annotation (simulated seconds): when an old replica set
+    #: of a rollout is due to go after ``scaleDownDelaySeconds``; a rollout that takes it up
+    #: again (as its new or stable side) removes it, and it stays up.
+    scale_down_deadline: float | None = None
     #: Counts and deletion order of ``pods``, kept up to date as they change.
     index: PodIndex = field(default_factory=PodIndex, repr=False)
 

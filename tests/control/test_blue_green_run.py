@@ -334,3 +334,19 @@ def test_an_abort_with_abort_scale_down_delay_0_keeps_the_preview_up() -> None:
         [t, "PreviewKept", "rollout", "v2", "abortScaleDownDelaySeconds: 0, the preview stays up"]
     ]
     assert specs_of_green(r) == [4]
+
+
+def test_redeploying_the_replaced_version_cancels_its_pending_scale_down() -> None:
+    # v2 completes at about 15.4 s; blue (app-v1) is due to go 30 s later. v1 is deployed
+    # again at 20 s: app-v1 is the new green, switched to at once (still up), and Argo removes
+    # its scale-down-deadline: it stays up, and app-v2 (now the old side) goes 30 s after.
+    r = run(
+        blue_green(),
+        {"at": "20s", "action": "deploy", "version": "v1", "strategy": blue_green()},
+        simulation={"duration": "80s"},
+    )
+    (_, back) = events(r, "RolloutCompleted").t
+    downs = [row for row in rows(r, "ScalingReplicaSet") if row[4].startswith("scaled down")]
+    assert [(row[0], row[2]) for row in downs] == [(pytest.approx(back + 30), "app-v2")]
+    assert r.record["errors"] == 0
+    assert r.timeline["pods[v1]"].iloc[-1] == 4

@@ -67,6 +67,9 @@ def run(env: simpy.Environment, world: World, ro: Rollout) -> Generator[simpy.Ev
     blue = cluster.replica_set(ro.stable)
     green = cluster.replica_set(ro.version)
     ro.roles.update(stable=ro.stable, active=ro.stable, preview=ro.version, canary=ro.version)
+    # Both sides are this rollout's now: an earlier rollout's pending scale-down of either
+    # (a redeploy of the version it replaced) no longer applies.
+    blue.scale_down_deadline = green.scale_down_deadline = None
     state: dict[str, Any] = {"switched": False, "blue_down": False}
     rec.tracking = True
     rec.event(env.now, "DeploymentStarted", "rollout", ro.version, ro.strategy.label)
@@ -153,9 +156,12 @@ def run(env: simpy.Environment, world: World, ro: Rollout) -> Generator[simpy.Ev
         ro.roles.update(stable=ro.version)
         dep.template = ro.version
         ro.finish("completed", env.now, rec)
+        deadline = blue.scale_down_deadline = env.now + spec.scale_down_delay_seconds
         yield env.timeout(spec.scale_down_delay_seconds)
-        cluster.scale(blue, 0, "scaleDownDelaySeconds passed")
-        state["blue_down"] = True
+        if blue.scale_down_deadline == deadline:  # not taken up again by a later rollout
+            blue.scale_down_deadline = None
+            cluster.scale(blue, 0, "scaleDownDelaySeconds passed")
+            state["blue_down"] = True
         yield env.event()  # stays undoable
     except simpy.Interrupt as intr:
         cause = intr.cause

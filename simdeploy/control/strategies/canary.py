@@ -233,6 +233,8 @@ def run(env: simpy.Environment, world: World, ro: Rollout) -> Generator[simpy.Ev
     dep.suspended = True
     stable = cluster.replica_set(ro.stable)
     canary = cluster.replica_set(ro.version)
+    # Both are this rollout's now: an earlier rollout's pending scale-down no longer applies.
+    stable.scale_down_deadline = canary.scale_down_deadline = None
     ro.roles.update(stable=ro.stable, canary=ro.version)
     ctl = CanaryReplicas(world, dep, spec, stable, canary)
     state: dict[str, Any] = {
@@ -423,9 +425,13 @@ def _promote(
     world.balancer.set_routing_later(Routing(selector=frozenset([new.name])))
     world.cluster.scale(new, ro.deployment.replicas, "stable")
     if ctl.spec.routed and not ctl.spec.dynamic_stable_scale:
-        # The old replica set gets a scale-down deadline; a rollback before it finds it up.
+        # The old replica set gets a scale-down deadline; a rollback before it finds it up,
+        # and so does a later rollout that takes it up again.
+        deadline = old.scale_down_deadline = env.now + ctl.spec.scale_down_delay_seconds
+
         def scale_down(_e: simpy.Event) -> None:
-            if ro.deployment.template == ro.version:
+            if ro.deployment.template == ro.version and old.scale_down_deadline == deadline:
+                old.scale_down_deadline = None
                 world.cluster.scale(old, 0, "scaleDownDelaySeconds passed")
 
         env.timeout(ctl.spec.scale_down_delay_seconds).callbacks.append(scale_down)
