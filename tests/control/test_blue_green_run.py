@@ -350,3 +350,15 @@ def test_redeploying_the_replaced_version_cancels_its_pending_scale_down() -> No
     assert [(row[0], row[2]) for row in downs] == [(pytest.approx(back + 30), "app-v2")]
     assert r.record["errors"] == 0
     assert r.timeline["pods[v1]"].iloc[-1] == 4
+
+
+def test_an_undo_with_one_replica_switches_back_while_blue_is_up() -> None:
+    r = run(
+        blue_green(),
+        {"at": "30s", "action": "rollback"},
+        service={"replicas": 1},
+        simulation={"duration": "40s"},
+    )
+    assert [row[4] for row in rows(r, "RolloutUndo")] == [
+        "switch the active selector back: blue is still up"
+    ]
