@@ -257,8 +257,12 @@ def test_an_abort_before_the_switch_scales_the_preview_down_after_its_delay() ->
 def test_a_failed_post_promotion_analysis_switches_back_while_blue_is_up() -> None:
     # Switched at s, analysed 1 s (propagation) + 5 s later, failed at t: the selector goes
     # back to blue (routed 1 s later, when the rollback is complete); green, aborted, goes
-    # abortScaleDownDelaySeconds (30 s) after that.
-    r = run(blue_green(post="failing"), analysisTemplates=FAILING, simulation={"duration": "60s"})
+    # abortScaleDownDelaySeconds (10 s) after that, not scaleDownDelaySeconds (60).
+    r = run(
+        blue_green(post="failing", scaleDownDelaySeconds=60, abortScaleDownDelaySeconds=10),
+        analysisTemplates=FAILING,
+        simulation={"duration": "70s"},
+    )
     (s,) = events(r, "ActiveServiceSwitched").t
     (t,) = events(r, "AnalysisRunFailed").t
     assert t == pytest.approx(s + DELAY + 5)
@@ -269,7 +273,7 @@ def test_a_failed_post_promotion_analysis_switches_back_while_blue_is_up() -> No
     ]
     assert rows(r, "RoutingChanged")[-1][3:] == ["", "service: app-v1"]
     assert rows(r, "ScalingReplicaSet")[-1] == [
-        pytest.approx(t + DELAY + 30),
+        pytest.approx(t + DELAY + 10),
         "ScalingReplicaSet",
         "app-v2",
         "v2",
@@ -362,3 +366,17 @@ def test_an_undo_with_one_replica_switches_back_while_blue_is_up() -> None:
     assert [row[4] for row in rows(r, "RolloutUndo")] == [
         "switch the active selector back: blue is still up"
     ]
+
+
+def test_after_an_undo_the_next_deploy_replaces_the_old_version_again() -> None:
+    # The post-promotion analysis fails and users go back to app-v1; v3 deployed at 40 s
+    # takes app-v1 as its blue (the Deployment's template again).
+    r = run(
+        blue_green(post="failing"),
+        {"at": "40s", "action": "deploy", "version": "v3", "strategy": blue_green()},
+        analysisTemplates=FAILING,
+        versions={"v3": {"serviceTime": {"dist": "exponential", "mean": "20ms"}}},
+        simulation={"duration": "60s"},
+    )
+    routed = [row[4] for row in rows(r, "RoutingChanged")]
+    assert routed == ["service: app-v1", "service: app-v2", "service: app-v1", "service: app-v3"]
