@@ -147,6 +147,25 @@ class Cluster:
         self._revision += 1
         rs.revision = self._revision
 
+    def scale_down_after(
+        self,
+        rs: ReplicaSet,
+        delay_s: float,
+        reason: str,
+        still_due: Callable[[], bool] | None = None,
+    ) -> None:
+        """Argo's ``scale-down-deadline``: scale ``rs`` to 0 ``delay_s`` from now, unless a
+        rollout took it up again meanwhile (and cleared ``rs.scale_down_deadline``) or
+        ``still_due()`` is false by then. A later deadline replaces an earlier one."""
+        deadline = rs.scale_down_deadline = self.env.now + delay_s
+
+        def due(_e: simpy.Event) -> None:
+            if rs.scale_down_deadline == deadline and (still_due is None or still_due()):
+                rs.scale_down_deadline = None
+                self.scale(rs, 0, reason)
+
+        self.env.timeout(delay_s).callbacks.append(due)
+
     def scale(self, rs: ReplicaSet, replicas: int, reason: str = "") -> None:
         """Set ``spec.replicas`` and create or delete pods to match (RS controller)."""
         old = rs.spec_replicas

@@ -70,7 +70,7 @@ def run(env: simpy.Environment, world: World, ro: Rollout) -> Generator[simpy.Ev
     # Both sides are this rollout's now: an earlier rollout's pending scale-down of either
     # (a redeploy of the version it replaced) no longer applies.
     blue.scale_down_deadline = green.scale_down_deadline = None
-    state: dict[str, Any] = {"switched": False, "blue_down": False}
+    state: dict[str, Any] = {"switched": False}
     rec.tracking = True
     rec.event(env.now, "DeploymentStarted", "rollout", ro.version, ro.strategy.label)
     bal.set_routing(Routing(selector=frozenset([blue.name])))
@@ -156,15 +156,13 @@ def run(env: simpy.Environment, world: World, ro: Rollout) -> Generator[simpy.Ev
         ro.roles.update(stable=ro.version)
         dep.template = ro.version
         ro.finish("completed", env.now, rec)
-        deadline = blue.scale_down_deadline = env.now + spec.scale_down_delay_seconds
-        yield env.timeout(spec.scale_down_delay_seconds)
-        if blue.scale_down_deadline == deadline:  # not taken up again by a later rollout
-            blue.scale_down_deadline = None
-            cluster.scale(blue, 0, "scaleDownDelaySeconds passed")
-            state["blue_down"] = True
+        cluster.scale_down_after(
+            blue, spec.scale_down_delay_seconds, "scaleDownDelaySeconds passed"
+        )
         yield env.event()  # stays undoable
     except simpy.Interrupt as intr:
         cause = intr.cause
+        blue.scale_down_deadline = None  # blue is taken up again (or never left)
         if not state["switched"]:
             # Abort before the switch: users never left blue.
             rec.event(
@@ -193,7 +191,7 @@ def run(env: simpy.Environment, world: World, ro: Rollout) -> Generator[simpy.Ev
             yield env.timeout(delay)
             cluster.scale(green, 0, "abortScaleDownDelaySeconds passed")
             return
-        if not state["blue_down"] and blue.spec_replicas > 0:
+        if blue.spec_replicas > 0:
             rec.event(
                 env.now,
                 "RolloutUndo",

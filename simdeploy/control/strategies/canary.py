@@ -427,14 +427,12 @@ def _promote(
     if ctl.spec.routed and not ctl.spec.dynamic_stable_scale:
         # The old replica set gets a scale-down deadline; a rollback before it finds it up,
         # and so does a later rollout that takes it up again.
-        deadline = old.scale_down_deadline = env.now + ctl.spec.scale_down_delay_seconds
-
-        def scale_down(_e: simpy.Event) -> None:
-            if ro.deployment.template == ro.version and old.scale_down_deadline == deadline:
-                old.scale_down_deadline = None
-                world.cluster.scale(old, 0, "scaleDownDelaySeconds passed")
-
-        env.timeout(ctl.spec.scale_down_delay_seconds).callbacks.append(scale_down)
+        world.cluster.scale_down_after(
+            old,
+            ctl.spec.scale_down_delay_seconds,
+            "scaleDownDelaySeconds passed",
+            still_due=lambda: ro.deployment.template == ro.version,
+        )
     else:  # basic canary, or dynamicStableScale: no delay (argo-rollouts#4926)
         world.cluster.scale(old, 0, "promoted")
     return
