@@ -184,6 +184,25 @@ def test_a_rollback_before_the_end_tears_the_shadow_down_without_an_undo() -> No
     assert down[:2] == [18.0, "ScalingReplicaSet"]
 
 
+def test_a_rollback_after_a_validated_shadow_changes_nothing() -> None:
+    # Shadowed 5 s without promote: torn down and completed at start + 5 s, about 20 s.
+    # A rollback at 40 s has nothing to undo (users never left v1): it ends the rollout
+    # at once, rolled back, with no RolloutUndo and no template change.
+    r = run(
+        shadow(duration="5s", analysis=None),
+        {"at": "40s", "action": "rollback"},
+        simulation={"duration": "60s"},
+    )
+    (t_done,) = events(r, "RolloutCompleted").t
+    assert t_done == pytest.approx(start_of(r) + 5)
+    assert rows(r, "RollbackRequested", "RolloutUndo", "RollbackCompleted") == [
+        [40.0, "RollbackRequested", "deployment", "v2", "Manual: plan"],
+        [40.0, "RollbackCompleted", "rollout", "v2", "rolled_back"],
+    ]
+    assert set(r.status.template) == {"v1"}
+    assert r.record["outcome"] == "rolled_back"
+
+
 def test_a_promoted_shadow_is_undone_like_a_deployment() -> None:
     # Shadowed 5 s, then promoted: the Deployment rolls v2 out (users moving between v1
     # and v2 pods meanwhile: 10 users at 10 req/s each see both, flipped), completes well

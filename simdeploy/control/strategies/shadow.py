@@ -89,7 +89,9 @@ def run(env: simpy.Environment, world: World, ro: Rollout) -> Generator[simpy.Ev
         ro.finish("completed", env.now, rec)
         yield env.event()
     except simpy.Interrupt:
-        if ro.completed_at is None and not promoting:
+        if not promoting:
+            # Nothing reached users: the shadow goes (already gone when a validated shadow
+            # is rolled back after its duration: then there is nothing to undo).
             _teardown(world, shadow, users)
             ro.finish("rolled_back", env.now, rec)
         else:
