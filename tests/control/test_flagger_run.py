@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from simdeploy import simulate
+from simdeploy.rules.bucketing import bucket_many
 from simdeploy.run.result import Result
 from tests.conftest import scenario
 from tests.control.test_progressive import events, flagger, returns_within, run
@@ -244,10 +245,11 @@ def test_a_canary_ready_before_the_deadline_goes_on() -> None:
 
 
 def test_a_mirrored_canary_mirrors_one_tick_before_the_first_step() -> None:
-    # mirror with mirrorWeight 50: the first tick (20 s) mirrors half the requests to the
-    # canary without any weight; the next (30 s) is checked on that mirrored traffic and
-    # steps to weight 50 (the mirror ends); 50 is maxWeight: 40 s promotes.
-    r = run(flagger(stepWeight=50, mirror=True, mirrorWeight=50), simulation={"duration": "45s"})
+    # mirror with mirrorWeight 100: the first tick (20 s) mirrors every request (share
+    # 100 / 100 = 1) to the canary without any weight; the next (30 s) is checked on that
+    # mirrored traffic and steps to weight 50 (the mirror ends); 50 is maxWeight: 40 s
+    # promotes.
+    r = run(flagger(stepWeight=50, mirror=True, mirrorWeight=100), simulation={"duration": "45s"})
     assert rows(r, "Mirroring", "Advance", "Promoting") == [
         [20.0, "Mirroring", "canary", "v2", "mirror tick"],
         [30.0, "Advance", "canary", "v2", "weight 50"],
@@ -255,7 +257,7 @@ def test_a_mirrored_canary_mirrors_one_tick_before_the_first_step() -> None:
     ]
     assert routed(r) == [
         [11.0, weights(100, 0)],
-        [21.0, weights(100, 0, f"; mirror 50% → {CANARY}")],
+        [21.0, weights(100, 0, f"; mirror 100% → {CANARY}")],
         [31.0, weights(50, 50)],
     ]
     assert r.record["mirrored_requests"] > 0
@@ -279,11 +281,11 @@ def test_a_failing_mirrored_canary_is_halted_on_the_mirrored_traffic() -> None:
 
 
 def test_blue_green_mirrors_through_the_iterations_then_switches_all_traffic() -> None:
-    # iterations 2 without match: blue/green. The first tick starts the mirror (50%) and
-    # counts iteration 1; the next counts 2/2; the one after routes all traffic to the
-    # canary (weight 100, mirror off); the next promotes.
+    # iterations 2 without match: blue/green. The first tick starts the mirror (mirrorWeight
+    # 100: every request) and counts iteration 1; the next counts 2/2; the one after routes
+    # all traffic to the canary (weight 100, mirror off); the next promotes.
     r = run(
-        flagger(iterations=2, stepWeight=None, maxWeight=None, mirror=True, mirrorWeight=50),
+        flagger(iterations=2, stepWeight=None, maxWeight=None, mirror=True, mirrorWeight=100),
         simulation={"duration": "55s"},
     )
     assert rows(r, "DeploymentStarted", "Advance", "Routing", "Promoting") == [
@@ -295,7 +297,7 @@ def test_blue_green_mirrors_through_the_iterations_then_switches_all_traffic() -
     ]
     assert routed(r) == [
         [11.0, weights(100, 0)],
-        [21.0, weights(100, 0, f"; mirror 50% → {CANARY}")],
+        [21.0, weights(100, 0, f"; mirror 100% → {CANARY}")],
         [41.0, weights(0, 100)],
     ]
 
@@ -310,15 +312,15 @@ def test_blue_green_without_mirror_sends_users_nothing_until_the_switch() -> Non
     assert tl[tl.t < 41]["requests[v2]"].sum() == 0
 
 
+AB = {"iterations": 2, "stepWeight": None, "maxWeight": None, "match": [{"userShare": 0.2}]}
+
+
 def test_ab_testing_sends_a_cohort_for_the_iterations_then_promotes() -> None:
     # iterations 2 with match userShare 0.2: A/B testing. The first tick routes the 20%
     # cohort to the canary (no weight), ticks count iterations 1/2 and 2/2 (checked on the
     # cohort's requests), the next tick (40 s) promotes with no all-traffic tick; the
     # cohort stays on the canary until Finalising.
-    r = run(
-        flagger(iterations=2, stepWeight=None, maxWeight=None, match=[{"userShare": 0.2}]),
-        simulation={"duration": "70s"},
-    )
+    r = run(flagger(**AB), traffic={"users": 10}, simulation={"duration": "70s"})
     done = available(r, "v2")
     assert rows(r, "DeploymentStarted", "Advance", "Routing", "Promoting", "Finalising") == [
         [10.0, "DeploymentStarted", "canary", "v2", "Flagger ab-testing"],
@@ -332,11 +334,21 @@ def test_ab_testing_sends_a_cohort_for_the_iterations_then_promotes() -> None:
         [21.0, weights(100, 0, f"; cohort 20% → {CANARY}")],
         [pytest.approx(done + DELAY), weights(100, 0)],
     ]
-    # The cohort is the users LaunchDarkly-bucketed under "flagger-ab" below 0.2: about
-    # 200 of the 1000, and only they reach v2 before the promotion.
+    # The cohort: the users LaunchDarkly buckets under the key "flagger-ab" below 0.2
+    # (world.cohort_mask); of 10 users, each sending a tenth of the requests, that is
+    # k users and k/10 of the requests on v2 until the promotion.
+    k = sum(b < 0.2 for b in bucket_many("flagger-ab", "cohort", range(10)))
     tl = r.timeline
-    share = tl[(tl.t >= 22) & (tl.t < 40)]
-    assert 0.12 < share["requests[v2]"].sum() / share.requests.sum() < 0.28
+    cohort = tl[(tl.t >= 22) & (tl.t < 40)]
+    assert cohort["requests[v2]"].sum() / cohort.requests.sum() == pytest.approx(k / 10, abs=0.05)
+
+
+def test_an_ab_rollback_takes_the_cohort_off_the_canary() -> None:
+    r = run(flagger(**AB), {"at": "25s", "action": "rollback"}, simulation={"duration": "30s"})
+    assert routed(r)[-2:] == [
+        [21.0, weights(100, 0, f"; cohort 20% → {CANARY}")],
+        [26.0, weights(100, 0)],
+    ]
 
 
 # --- rollbacks -------------------------------------------------------------------------------
