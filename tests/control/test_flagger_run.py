@@ -303,6 +303,15 @@ def test_blue_green_mirrors_through_the_iterations_then_switches_all_traffic() -
     ]
 
 
+def test_blue_green_mirrors_the_mirror_weight_share() -> None:
+    # mirrorWeight 50: half the requests are copied to the canary (share 50 / 100).
+    r = run(
+        flagger(iterations=1, stepWeight=None, maxWeight=None, mirror=True, mirrorWeight=50),
+        simulation={"duration": "25s"},
+    )
+    assert routed(r)[1] == [21.0, weights(100, 0, f"; mirror 50% → {CANARY}")]
+
+
 def test_blue_green_without_mirror_sends_users_nothing_until_the_switch() -> None:
     r = run(
         flagger(iterations=2, stepWeight=None, maxWeight=None, metrics=[]),
