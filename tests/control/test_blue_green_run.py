@@ -13,6 +13,7 @@ import pytest
 
 from simdeploy.run.result import Result
 from tests.control.test_argo_upstream_semantics import events, run
+from tests.control.test_progressive import rows
 
 DELAY = 1.0  # base_dict's endpointPropagationDelay
 ROLES = ("stable", "active", "preview", "canary")
@@ -34,11 +35,6 @@ def blue_green(pre: str | None = None, post: str | None = None, **spec: Any) -> 
         if name is not None:
             spec[key] = {"templates": [{"templateName": name}]}
     return {"blueGreen": spec}
-
-
-def rows(r: Result, *reasons: str) -> list[list[Any]]:
-    ev = r.events[r.events.reason.isin(reasons)]
-    return ev[["t", "reason", "object", "version", "message"]].values.tolist()
 
 
 def test_a_blue_green_deploy_is_logged_when_it_starts() -> None:

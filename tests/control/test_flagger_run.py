@@ -19,18 +19,13 @@ from simdeploy import simulate
 from simdeploy.rules.bucketing import bucket_many
 from simdeploy.run.result import Result
 from tests.conftest import scenario
-from tests.control.test_progressive import events, flagger, returns_within, run
+from tests.control.test_progressive import events, flagger, returns_within, rows, run
 
 DELAY = 1.0  # base_dict's endpointPropagationDelay
 CANARY = "app-canary-v2"
 BUGGY = {"v2": {"bug": {"errorRate": 0.3}}}
 LADDER = {"stepWeight": 20, "maxWeight": 50}  # 20, 40, 60: the last step overshoots 50
 V3 = {"v3": {"serviceTime": {"dist": "exponential", "mean": "20ms"}, "warmup": "2s"}}
-
-
-def rows(r: Result, *reasons: str) -> list[list[Any]]:
-    ev = r.events[r.events.reason.isin(reasons)]
-    return ev[["t", "reason", "object", "version", "message"]].values.tolist()
 
 
 def weights(primary: int, canary: int, more: str = "") -> str:

@@ -85,6 +85,12 @@ def events(r: Result, reason: str, **match: str) -> pd.DataFrame:
     return ev
 
 
+def rows(r: Result, *reasons: str) -> list[list[Any]]:
+    """The events of these reasons as [t, reason, object, version, message] rows."""
+    ev = r.events[r.events.reason.isin(reasons)]
+    return ev[["t", "reason", "object", "version", "message"]].values.tolist()
+
+
 def first_t(r: Result, reason: str, **match: str) -> float:
     ev = events(r, reason, **match)
     assert len(ev) > 0, f"no {reason} event"

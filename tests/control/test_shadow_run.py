@@ -16,7 +16,7 @@ import pytest
 from simdeploy import simulate
 from simdeploy.run.result import Result
 from tests.conftest import scenario
-from tests.control.test_progressive import events, returns_within, run
+from tests.control.test_progressive import events, returns_within, rows, run
 
 DELAY = 1.0  # base_dict's endpointPropagationDelay
 USERS = "service: app-v1,app-v2"  # the user selector while v1 and v2 are the versions
@@ -28,11 +28,6 @@ def shadow(analysis: dict[str, Any] | None = None, **spec: Any) -> dict[str, Any
     """A shadow deploy analysed every 5 s from 10 comparisons on (1% mismatches allowed)."""
     a = {"interval": "5s", "minComparisons": 10, **(analysis or {})}
     return {"shadow": {"duration": "20s", "analysis": a, **spec}}
-
-
-def rows(r: Result, *reasons: str) -> list[list[Any]]:
-    ev = r.events[r.events.reason.isin(reasons)]
-    return ev[["t", "reason", "object", "version", "message"]].values.tolist()
 
 
 def start_of(r: Result, version: str = "v2") -> float:
